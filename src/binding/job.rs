@@ -1,0 +1,277 @@
+//! The pool's job type: a kernel plus its converted input, and conversion between JS values
+//! and kernel inputs/outputs.
+//!
+//! # Input contract
+//! Strings, numbers and binary inputs up to [`COPY_MAX`] bytes are copied on the JS thread.
+//! Larger binary inputs are read in place: the job holds a Node-API reference to the view so
+//! the memory stays alive, and the reference is released on the JS thread when the task leaves
+//! the pool. JS must not detach, transfer or write to such a buffer while its task is pending.
+
+use super::js::{ByteView, Env, ErrorClass, Fail, JsRef, JsResult, Value};
+use crate::executor::{self, CancelToken};
+use crate::kernels::{self, ErrorKind, Input, InputKind, Kernel, KernelError, Output};
+use napi::sys::ValueType as T;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Binary inputs at most this long are copied; longer ones are read in place.
+pub(super) const COPY_MAX: usize = 64 * 1024;
+
+/// Counts jobs that are reading JS memory in place, so environment teardown can wait for them
+/// before V8 frees that memory.
+#[derive(Default)]
+pub(super) struct InPlaceReaders(AtomicUsize);
+
+impl InPlaceReaders {
+    pub fn active(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// JS-owned bytes kept alive by a reference.
+pub(super) struct JsBytes {
+    ptr: *const u8,
+    len: usize,
+    keep: JsRef,
+}
+
+// SAFETY: the bytes are only read (never written) from the worker, and they stay allocated
+// while `keep` holds the view: `keep` is released only on the JS thread after the job has
+// finished (`Job::release`), and environment teardown waits for in-place readers first. JS
+// writing to or detaching the buffer meanwhile breaks the documented input contract.
+unsafe impl Send for JsBytes {}
+
+pub(super) enum Owned {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Js(JsBytes),
+}
+
+impl Owned {
+    fn view(&self) -> Input<'_> {
+        match self {
+            Owned::Null => Input::Null,
+            Owned::Bool(b) => Input::Bool(*b),
+            Owned::Number(n) => Input::Number(*n),
+            Owned::Str(s) => Input::Str(s),
+            Owned::Bytes(b) => Input::Bytes(b),
+            // SAFETY: see `JsBytes`: `ptr` points to `len` readable bytes for as long as the
+            // job (and so `keep`) lives; `len > COPY_MAX`, so `ptr` is not null.
+            Owned::Js(j) => Input::Bytes(unsafe { std::slice::from_raw_parts(j.ptr, j.len) }),
+        }
+    }
+
+    fn release(self, env: Env) {
+        if let Owned::Js(j) = self {
+            env.delete_ref(j.keep);
+        }
+    }
+
+    fn in_place(&self) -> bool {
+        matches!(self, Owned::Js(_))
+    }
+}
+
+pub(super) enum Payload {
+    One(Owned),
+    Many(Vec<Owned>),
+}
+
+pub(super) struct Job {
+    pub kernel: Kernel,
+    pub payload: Payload,
+    /// Set when the payload reads JS memory in place.
+    pub readers: Option<Arc<InPlaceReaders>>,
+}
+
+pub(super) enum JobOutput {
+    One(Result<Output, KernelError>),
+    /// All outputs in order, or the index and error of the first failure.
+    Many(Result<Vec<Output>, (usize, KernelError)>),
+}
+
+impl Job {
+    pub fn new(kernel: Kernel, payload: Payload, readers: &Arc<InPlaceReaders>) -> Self {
+        let in_place = match &payload {
+            Payload::One(o) => o.in_place(),
+            Payload::Many(v) => v.iter().any(Owned::in_place),
+        };
+        Job {
+            kernel,
+            payload,
+            readers: in_place.then(|| Arc::clone(readers)),
+        }
+    }
+
+    /// Releases what the job holds of JS. JS thread only (it takes an `Env`).
+    pub fn release(self, env: Env) {
+        match self.payload {
+            Payload::One(o) => o.release(env),
+            Payload::Many(v) => v.into_iter().for_each(|o| o.release(env)),
+        }
+    }
+}
+
+impl executor::Job for Job {
+    type Output = JobOutput;
+
+    fn run(&mut self, token: &CancelToken<'_>) -> JobOutput {
+        let _reading = self.readers.as_deref().map(|r| {
+            r.0.fetch_add(1, Ordering::AcqRel);
+            Reading(r)
+        });
+        match &self.payload {
+            Payload::One(input) => JobOutput::One(kernels::run(self.kernel, &input.view(), token)),
+            Payload::Many(inputs) => {
+                let mut out = Vec::with_capacity(inputs.len());
+                for (i, input) in inputs.iter().enumerate() {
+                    if token.is_cancelled() {
+                        return JobOutput::Many(Err((i, KernelError::cancelled())));
+                    }
+                    match kernels::run(self.kernel, &input.view(), token) {
+                        Ok(o) => out.push(o),
+                        Err(e) => return JobOutput::Many(Err((i, e))),
+                    }
+                }
+                JobOutput::Many(Ok(out))
+            }
+        }
+    }
+}
+
+struct Reading<'a>(&'a InPlaceReaders);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn type_name(env: Env, v: Value) -> &'static str {
+    match env.type_of(v) {
+        Ok(T::napi_undefined) => "undefined",
+        Ok(T::napi_null) => "null",
+        Ok(T::napi_boolean) => "boolean",
+        Ok(T::napi_number) => "number",
+        Ok(T::napi_string) => "string",
+        Ok(T::napi_symbol) => "symbol",
+        Ok(T::napi_function) => "function",
+        Ok(T::napi_bigint) => "bigint",
+        Ok(T::napi_external) => "external",
+        _ => "object",
+    }
+}
+
+fn wrong_type(kernel: Kernel, expected: &str, env: Env, v: Value) -> KernelError {
+    KernelError::invalid_type(format!(
+        "The \"input\" argument of kernel '{}' must be {expected}. Received type {}",
+        kernel.name(),
+        type_name(env, v)
+    ))
+}
+
+fn binary(env: Env, v: Value) -> Result<Option<Owned>, KernelError> {
+    let view = match env.byte_view(v) {
+        Ok(Some(view)) => view,
+        Ok(None) => return Ok(None),
+        Err(_) => {
+            return Err(KernelError {
+                kind: ErrorKind::Type,
+                code: "ERR_INVALID_STATE",
+                message: "The input's ArrayBuffer is detached".into(),
+            })
+        }
+    };
+    let ByteView { ptr, len } = view;
+    if len <= COPY_MAX {
+        return Ok(Some(Owned::Bytes(copy_view(ptr, len))));
+    }
+    let keep = env
+        .create_ref(v, 1)
+        .map_err(|_| KernelError::invalid_type("cannot hold the input"))?;
+    Ok(Some(Owned::Js(JsBytes { ptr, len, keep })))
+}
+
+fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
+    if len == 0 {
+        return Vec::new();
+    }
+    // SAFETY: `byte_view` returned a non-null `ptr` to `len` bytes of a live, attached buffer;
+    // we copy them right away on the JS thread.
+    unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec()
+}
+
+/// Converts a JS value to a kernel input and runs the kernel's cheap checks.
+pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, KernelError> {
+    let t = env
+        .type_of(v)
+        .map_err(|_| KernelError::invalid_type("unreadable input"))?;
+    let fail = |_: Fail| KernelError::invalid_type("unreadable input");
+    let owned = match (kernel.input_kind(), t) {
+        (InputKind::Ignored, _) => Owned::Null,
+        (InputKind::Number | InputKind::Any, T::napi_number) => {
+            Owned::Number(env.get_f64(v).map_err(fail)?)
+        }
+        (InputKind::Number, _) => return Err(wrong_type(kernel, "of type number", env, v)),
+        (InputKind::Any | InputKind::Bytes, T::napi_string) => {
+            Owned::Str(env.get_string(v).map_err(fail)?)
+        }
+        (InputKind::Any, T::napi_null) => Owned::Null,
+        (InputKind::Any, T::napi_boolean) => Owned::Bool(env.get_bool(v).map_err(fail)?),
+        (InputKind::Any, T::napi_object) => match binary(env, v)? {
+            Some(o) => o,
+            None => {
+                return Err(wrong_type(
+                    kernel,
+                    "null, a boolean, a number, a string or binary",
+                    env,
+                    v,
+                ))
+            }
+        },
+        (InputKind::Any, _) => {
+            return Err(wrong_type(
+                kernel,
+                "null, a boolean, a number, a string or binary",
+                env,
+                v,
+            ))
+        }
+        (InputKind::Bytes, T::napi_object) => match binary(env, v)? {
+            Some(o) => o,
+            None => return Err(wrong_type(kernel, BYTES, env, v)),
+        },
+        (InputKind::Bytes, _) => return Err(wrong_type(kernel, BYTES, env, v)),
+    };
+    if let Err(e) = kernels::prepare(kernel, &owned.view()) {
+        owned.release(env);
+        return Err(e);
+    }
+    Ok(owned)
+}
+
+const BYTES: &str = "a string, Buffer, TypedArray, DataView or ArrayBuffer";
+
+/// Turns a kernel output into a JS value.
+pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
+    match out {
+        Output::Null => env.null(),
+        Output::Bool(b) => env.boolean(b),
+        Output::Number(n) => env.number(n),
+        Output::Str(s) => env.string(&s),
+        Output::Bytes(b) => env.buffer(b),
+    }
+}
+
+/// A JS error for a kernel error.
+pub(super) fn error(env: Env, e: &KernelError) -> JsResult<Value> {
+    let class = match e.kind {
+        ErrorKind::Type => ErrorClass::Type,
+        ErrorKind::Range => ErrorClass::Range,
+        ErrorKind::Generic => ErrorClass::Error,
+    };
+    env.error(class, e.code, &e.message)
+}

@@ -1,0 +1,945 @@
+//! The pool handle on the JS side: submission, settlement and lifecycle.
+//!
+//! One [`Core`] per `WorkerPool`, owned by `Rc`s held by the JS handle (an external) and by the
+//! pool's single threadsafe function. It lives on the JS thread only. Workers reach the JS
+//! thread through [`Gate`]: when the executor's event queue goes from empty to non-empty, a
+//! worker calls the threadsafe function once; [`drain`] then settles a budgeted slice of the
+//! events and re-signals itself for the rest.
+
+use super::job::{self, InPlaceReaders, Job, JobOutput, Payload};
+use super::js::{Deferred, Env, ErrorClass, JsRef, JsResult, Value};
+use crate::executor::{self, Config, Event, Executor, Outcome, SubmitError, Task, TaskCtl};
+use crate::kernels::{Kernel, KernelError, Output};
+use napi::sys;
+use parking_lot::RwLock;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Settlements per drain call before yielding back to the event loop.
+const DRAIN_BUDGET: usize = 1024;
+/// And the time limit for one drain call.
+const DRAIN_TIME: Duration = Duration::from_millis(1);
+/// How long environment teardown waits for kernels reading JS memory in place to notice the
+/// cancellation (they poll at least every few milliseconds).
+const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// The threadsafe function, as workers see it.
+struct Tsfn(sys::napi_threadsafe_function);
+
+// SAFETY: `napi_call_threadsafe_function` is documented as callable from any thread. The
+// pointer is only used while the `Gate` holds it, and the gate is emptied (under the write
+// lock) before the function is released or finalized.
+unsafe impl Send for Tsfn {}
+// SAFETY: as above; the pointer is never written through `&Tsfn`.
+unsafe impl Sync for Tsfn {}
+
+/// Guards every worker-side use of the threadsafe function. Closing it takes the write lock,
+/// so after `close()` returns no worker is inside a call and none will start one.
+#[derive(Default)]
+struct Gate(RwLock<Option<Tsfn>>);
+
+impl Gate {
+    fn signal(&self) {
+        if let Some(t) = &*self.0.read() {
+            // SAFETY: see `Tsfn`: the gate is open, so the function is alive. Non-blocking; a
+            // closing function returns an error we can ignore (the pool is going away).
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    t.0,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
+            };
+        }
+    }
+
+    /// Closes the gate and returns the function if it was open.
+    fn close(&self) -> Option<Tsfn> {
+        self.0.write().take()
+    }
+}
+
+/// What a pending promise is waiting for.
+enum Waiting {
+    One(Arc<TaskCtl>),
+    Batch(Box<Batch>),
+}
+
+struct Batch {
+    ctls: Vec<Arc<TaskCtl>>,
+    /// Chunk outputs, in chunk order.
+    parts: Vec<Option<Vec<Output>>>,
+    /// Chunks that have not left the pool yet.
+    left: usize,
+    /// Number of inputs (for counting completions).
+    inputs: usize,
+}
+
+struct Entry {
+    /// `None` once the promise is settled; the entry stays until every chunk left the pool.
+    deferred: Option<Deferred>,
+    waiting: Waiting,
+    kernel: Kernel,
+}
+
+/// Pending tasks by slot; a task's executor tag is `slot | chunk << 32`.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Entry>>,
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn insert(&mut self, e: Entry) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.entries[i as usize] = Some(e);
+            i
+        } else {
+            self.entries.push(Some(e));
+            (self.entries.len() - 1) as u32
+        }
+    }
+    fn get(&mut self, i: u32) -> Option<&mut Entry> {
+        self.entries.get_mut(i as usize)?.as_mut()
+    }
+    fn remove(&mut self, i: u32) -> Option<Entry> {
+        let e = self.entries.get_mut(i as usize)?.take();
+        if e.is_some() {
+            self.free.push(i);
+        }
+        e
+    }
+}
+
+fn split(tag: u64) -> (u32, usize) {
+    (tag as u32, (tag >> 32) as usize)
+}
+
+/// Errors the pool itself raises (as opposed to kernel errors).
+#[derive(Clone, Copy)]
+pub(super) enum PoolError {
+    Closed,
+    QueueFull,
+    Timeout,
+    UnknownKernel,
+}
+
+pub(super) fn pool_error(env: Env, e: PoolError, kernel: Option<Kernel>) -> JsResult<Value> {
+    let k = kernel.map_or("?", Kernel::name);
+    match e {
+        PoolError::Closed => env.error(ErrorClass::Error, "ERR_POOL_CLOSED", "The pool is closed"),
+        PoolError::QueueFull => env.error(
+            ErrorClass::Error,
+            "ERR_POOL_QUEUE_FULL",
+            "The pool's queue is full (maxQueue reached)",
+        ),
+        PoolError::Timeout => env.error(
+            ErrorClass::Error,
+            "ERR_POOL_TIMEOUT",
+            &format!("Kernel '{k}' ran past its timeout"),
+        ),
+        PoolError::UnknownKernel => env.error(
+            ErrorClass::Error,
+            "ERR_POOL_UNKNOWN_KERNEL",
+            "Unknown kernel",
+        ),
+    }
+}
+
+pub(super) struct Core {
+    exec: Executor<Job>,
+    gate: Arc<Gate>,
+    readers: Arc<InPlaceReaders>,
+    tsfn: Cell<sys::napi_threadsafe_function>,
+    slab: RefCell<Slab>,
+    backlog: RefCell<VecDeque<Event<Job>>>,
+    scratch: RefCell<Vec<Event<Job>>>,
+    /// Unsettled promises (tasks and close/destroy waiters). Keeps the process alive while > 0.
+    inflight: Cell<usize>,
+    /// Weak while idle, strong while anything is in flight, so an unreferenced busy pool is not
+    /// collected under its own pending promises.
+    handle_ref: RefCell<Option<JsRef>>,
+    closed: Cell<bool>,
+    exited: Cell<bool>,
+    torn_down: Cell<bool>,
+    close_waiters: RefCell<Vec<Deferred>>,
+    default_timeout: Option<Duration>,
+    last_tag: Cell<f64>,
+}
+
+impl Core {
+    fn keep_alive(&self, env: Env) {
+        let n = self.inflight.get();
+        if n == 0 {
+            let t = self.tsfn.get();
+            if !t.is_null() {
+                // SAFETY: JS thread, live env; `t` is our unreleased threadsafe function.
+                unsafe { sys::napi_ref_threadsafe_function(env.raw(), t) };
+            }
+            if let Some(r) = &*self.handle_ref.borrow() {
+                env.ref_up(r);
+            }
+        }
+        self.inflight.set(n + 1);
+    }
+
+    fn let_go(&self, env: Env) {
+        let n = self.inflight.get() - 1;
+        self.inflight.set(n);
+        if n == 0 {
+            let t = self.tsfn.get();
+            if !t.is_null() {
+                // SAFETY: as in `keep_alive`.
+                unsafe { sys::napi_unref_threadsafe_function(env.raw(), t) };
+            }
+            if let Some(r) = &*self.handle_ref.borrow() {
+                env.ref_down(r);
+            }
+        }
+    }
+
+    fn timeout(&self, ms: f64) -> Option<Duration> {
+        if ms.is_nan() || ms < 0.0 {
+            self.default_timeout
+        } else if ms.is_finite() {
+            Some(Duration::from_secs_f64(ms / 1000.0))
+        } else {
+            None
+        }
+    }
+
+    /// Settles the promise of slot `slot` if it is still pending; counts the outcome.
+    fn settle(&self, env: Env, slot: u32, outcome: Outcome, value: JsResult<Value>) {
+        let taken = {
+            let mut slab = self.slab.borrow_mut();
+            let Some(e) = slab.get(slot) else { return };
+            let n = match &e.waiting {
+                Waiting::One(_) => 1,
+                Waiting::Batch(b) => b.inputs as u64,
+            };
+            e.deferred.take().map(|d| (d, n))
+        };
+        if let Some((d, n)) = taken {
+            self.settle_deferred(env, d, n, outcome, value);
+        }
+    }
+
+    fn settle_deferred(
+        &self,
+        env: Env,
+        d: Deferred,
+        n: u64,
+        outcome: Outcome,
+        value: JsResult<Value>,
+    ) {
+        let v = value.unwrap_or_else(|_| env.undefined());
+        let _ = env.settle(d, outcome == Outcome::Fulfilled, v);
+        self.exec.metrics().record_outcome(outcome, n.max(1));
+        self.let_go(env);
+    }
+
+    /// Cancels every task of slot `slot` (used when a batch fails or is aborted).
+    fn cancel_slot(&self, slot: u32) {
+        let ctls: Vec<Arc<TaskCtl>> = match self.slab.borrow_mut().get(slot) {
+            Some(Entry {
+                waiting: Waiting::One(c),
+                ..
+            }) => vec![Arc::clone(c)],
+            Some(Entry {
+                waiting: Waiting::Batch(b),
+                ..
+            }) => b.ctls.clone(),
+            None => return,
+        };
+        for c in &ctls {
+            self.exec.cancel(c);
+        }
+    }
+
+    fn kernel_of(&self, slot: u32) -> Option<Kernel> {
+        self.slab.borrow_mut().get(slot).map(|e| e.kernel)
+    }
+
+    /// A task left the pool (ran, failed, or was skipped/handed back).
+    fn finished(
+        &self,
+        env: Env,
+        tag: u64,
+        job: Job,
+        result: Option<Result<JobOutput, executor::Panic>>,
+    ) {
+        job.release(env);
+        let (slot, chunk) = split(tag);
+        let kernel = self.kernel_of(slot);
+        let failure = |e: &KernelError| (Outcome::Failed, job::error(env, e));
+        let panic = |p: &executor::Panic| {
+            let k = kernel.map_or("?", Kernel::name);
+            (
+                Outcome::Failed,
+                env.error(
+                    ErrorClass::Error,
+                    "ERR_POOL_KERNEL_PANIC",
+                    &format!("Kernel '{k}' panicked: {}", p.0),
+                ),
+            )
+        };
+        let is_batch = matches!(
+            self.slab.borrow_mut().get(slot),
+            Some(Entry {
+                waiting: Waiting::Batch(_),
+                ..
+            })
+        );
+        if !is_batch {
+            let settled = match &result {
+                Some(Ok(JobOutput::One(Ok(_)))) => None,
+                Some(Ok(JobOutput::One(Err(e)))) if e.is_cancelled() => Some((
+                    Outcome::Cancelled,
+                    pool_error(env, PoolError::Closed, kernel),
+                )),
+                Some(Ok(JobOutput::One(Err(e)))) => Some(failure(e)),
+                Some(Err(p)) => Some(panic(p)),
+                // Skipped or handed back by destroy: the promise was settled when it was cancelled.
+                _ => Some((
+                    Outcome::Cancelled,
+                    pool_error(env, PoolError::Closed, kernel),
+                )),
+            };
+            match (settled, result) {
+                (None, Some(Ok(JobOutput::One(Ok(out))))) => {
+                    let pending = self
+                        .slab
+                        .borrow_mut()
+                        .get(slot)
+                        .is_some_and(|e| e.deferred.is_some());
+                    if pending {
+                        self.settle(env, slot, Outcome::Fulfilled, job::to_js(env, out));
+                    }
+                }
+                (Some((o, v)), _) => self.settle(env, slot, o, v),
+                _ => {}
+            }
+            self.slab.borrow_mut().remove(slot);
+            return;
+        }
+        // A chunk of a batch.
+        let mut fail = None;
+        let done = {
+            let mut slab = self.slab.borrow_mut();
+            let Some(e) = slab.get(slot) else { return };
+            let pending = e.deferred.is_some();
+            let Waiting::Batch(b) = &mut e.waiting else {
+                return;
+            };
+            b.left -= 1;
+            if pending {
+                match result {
+                    Some(Ok(JobOutput::Many(Ok(outs)))) => b.parts[chunk] = Some(outs),
+                    Some(Ok(JobOutput::Many(Err((_, e))))) if e.is_cancelled() => {}
+                    Some(Ok(JobOutput::Many(Err((_, e))))) => fail = Some(failure(&e)),
+                    Some(Err(p)) => fail = Some(panic(&p)),
+                    _ => {}
+                }
+            }
+            b.left == 0
+        };
+        if let Some((o, v)) = fail {
+            self.settle(env, slot, o, v);
+            self.cancel_slot(slot);
+        }
+        if done {
+            let entry = self.slab.borrow_mut().remove(slot);
+            if let Some(Entry {
+                deferred: Some(d),
+                waiting: Waiting::Batch(b),
+                ..
+            }) = entry
+            {
+                let n = b.inputs as u64;
+                let v = batch_array(env, *b);
+                let outcome = if v.is_ok() {
+                    Outcome::Fulfilled
+                } else {
+                    Outcome::Failed
+                };
+                self.settle_deferred(env, d, n, outcome, v);
+            }
+        }
+    }
+
+    fn expired(&self, env: Env, tag: u64) {
+        let (slot, _) = split(tag);
+        let kernel = self.kernel_of(slot);
+        self.settle(
+            env,
+            slot,
+            Outcome::TimedOut,
+            pool_error(env, PoolError::Timeout, kernel),
+        );
+        self.cancel_slot(slot);
+    }
+
+    fn all_exited(&self, env: Env) {
+        if self.exited.replace(true) {
+            return;
+        }
+        for d in self.close_waiters.borrow_mut().drain(..) {
+            let _ = env.settle(d, true, env.undefined());
+            self.let_go(env);
+        }
+        self.release_tsfn();
+    }
+
+    fn release_tsfn(&self) {
+        self.gate.close();
+        let t = self.tsfn.replace(ptr::null_mut());
+        if !t.is_null() {
+            // SAFETY: JS thread; `t` is our threadsafe function, released exactly once (the
+            // cell is now null). Its finalizer drops the context `Rc`.
+            unsafe {
+                sys::napi_release_threadsafe_function(
+                    t,
+                    sys::ThreadsafeFunctionReleaseMode::release,
+                )
+            };
+        }
+    }
+
+    /// Handles events, at most `DRAIN_BUDGET` or `DRAIN_TIME` per call. Returns true if more are
+    /// waiting.
+    fn drain(&self, env: Env) -> bool {
+        {
+            let mut backlog = self.backlog.borrow_mut();
+            if backlog.len() < DRAIN_BUDGET {
+                let mut scratch = self.scratch.borrow_mut();
+                self.exec.take_events(&mut scratch);
+                backlog.extend(scratch.drain(..));
+            }
+        }
+        let start = Instant::now();
+        for i in 0..DRAIN_BUDGET {
+            let Some(ev) = self.backlog.borrow_mut().pop_front() else {
+                return false;
+            };
+            match ev {
+                Event::Finished { tag, job, result } => self.finished(env, tag, job, result),
+                Event::Expired { tag } => self.expired(env, tag),
+                Event::Exited { remaining } => {
+                    if remaining == 0 {
+                        self.all_exited(env);
+                    }
+                }
+            }
+            if i % 64 == 63 && start.elapsed() >= DRAIN_TIME {
+                break;
+            }
+        }
+        !self.backlog.borrow().is_empty()
+    }
+}
+
+/// Concatenates a batch's chunk outputs into one JS array.
+fn batch_array(env: Env, b: Batch) -> JsResult<Value> {
+    let arr = env.array(b.inputs)?;
+    let mut i = 0u32;
+    for part in b.parts.into_iter().flatten() {
+        for out in part {
+            env.set_element(arr, i, job::to_js(env, out)?)?;
+            i += 1;
+        }
+    }
+    Ok(arr)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node-API callbacks
+
+unsafe extern "C" fn call_js(
+    env: sys::napi_env,
+    _cb: Value,
+    context: *mut c_void,
+    _data: *mut c_void,
+) {
+    if env.is_null() || context.is_null() {
+        return; // the function is being torn down
+    }
+    // SAFETY: Node calls this on the JS thread with a live env.
+    let env = unsafe { Env::from_raw(env) };
+    // SAFETY: `context` is the `Rc<Core>` leaked in `create`, alive until `tsfn_finalize`.
+    let core = unsafe { &*(context as *const Core) };
+    if core.drain(env) {
+        core.gate.signal();
+    }
+}
+
+unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Rc<Core>` leaked in `create` for the threadsafe function; Node
+    // calls this once, on the JS thread.
+    let core = unsafe { Rc::from_raw(data as *const Core) };
+    core.gate.close();
+    core.tsfn.set(ptr::null_mut());
+}
+
+unsafe extern "C" fn handle_finalize(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Rc<Core>` leaked in `create` for the handle; called once.
+    let core = unsafe { Rc::from_raw(data as *const Core) };
+    // SAFETY: finalizers run on the JS thread with the env that owns the handle.
+    let env = unsafe { Env::from_raw(env) };
+    if !core.torn_down.get() {
+        // SAFETY: removes the hook added in `create` with the same function and argument.
+        unsafe {
+            sys::napi_remove_env_cleanup_hook(
+                env.raw(),
+                Some(env_teardown),
+                Rc::as_ptr(&core) as *mut c_void,
+            )
+        };
+    }
+    // Collected while idle and unclosed: stop the threads (they exit on their own).
+    for t in core.exec.destroy() {
+        t.job.release(env);
+    }
+    core.closed.set(true);
+    if let Some(r) = core.handle_ref.borrow_mut().take() {
+        env.delete_ref(r);
+    }
+    core.release_tsfn();
+}
+
+/// Runs when the environment (the main thread at exit, or a Worker) is torn down: after this no
+/// worker may touch the threadsafe function or JS memory.
+unsafe extern "C" fn env_teardown(arg: *mut c_void) {
+    // SAFETY: `arg` is `Rc::as_ptr` of a Core kept alive by the handle's Rc: the handle's
+    // finalizer removes this hook before dropping it, unless this hook ran first.
+    let core = unsafe { &*(arg as *const Core) };
+    core.torn_down.set(true);
+    core.closed.set(true);
+    core.gate.close();
+    // Jobs handed back hold references we cannot release now; the environment frees them.
+    std::mem::forget(core.exec.destroy());
+    // Kernels reading JS memory in place see the cancellation within milliseconds; wait for
+    // them so V8 does not free that memory under them. Never wait on other kernels.
+    let until = Instant::now() + TEARDOWN_WAIT;
+    while core.readers.active() > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points (registered in `mod.rs`)
+
+/// `createPool(threads, maxQueue, timeoutMs) → handle`. Options were validated in JS.
+pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) -> JsResult<Value> {
+    let gate = Arc::new(Gate::default());
+    let g = Arc::clone(&gate);
+    let config = Config {
+        threads: if threads >= 1.0 {
+            threads as usize
+        } else {
+            executor::default_threads()
+        },
+        max_queue: if max_queue.is_finite() && max_queue >= 0.0 {
+            max_queue as usize
+        } else {
+            usize::MAX
+        },
+        ..Config::default()
+    };
+    let exec = match Executor::new(config, move || g.signal()) {
+        Ok(e) => e,
+        Err(e) => {
+            let err = env.error(
+                ErrorClass::Error,
+                "ERR_POOL_THREAD_SPAWN",
+                &format!("Could not start pool threads: {e}"),
+            )?;
+            env.throw(err);
+            return Err(super::js::Fail(sys::Status::napi_pending_exception));
+        }
+    };
+    let core = Rc::new(Core {
+        exec,
+        gate,
+        readers: Arc::default(),
+        tsfn: Cell::new(ptr::null_mut()),
+        slab: RefCell::default(),
+        backlog: RefCell::default(),
+        scratch: RefCell::default(),
+        inflight: Cell::new(0),
+        handle_ref: RefCell::new(None),
+        closed: Cell::new(false),
+        exited: Cell::new(false),
+        torn_down: Cell::new(false),
+        close_waiters: RefCell::default(),
+        default_timeout: (timeout_ms.is_finite() && timeout_ms >= 0.0)
+            .then(|| Duration::from_secs_f64(timeout_ms / 1000.0)),
+        last_tag: Cell::new(-1.0),
+    });
+    let name = env.string("pool")?;
+    let mut tsfn = ptr::null_mut();
+    let ctx = Rc::into_raw(Rc::clone(&core)) as *mut c_void;
+    // SAFETY: JS thread, live env. No JS function: `call_js` does the work. `ctx` is an owned
+    // `Rc<Core>` that `tsfn_finalize` takes back.
+    let status = unsafe {
+        sys::napi_create_threadsafe_function(
+            env.raw(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            name,
+            0,
+            1,
+            ctx,
+            Some(tsfn_finalize),
+            ctx,
+            Some(call_js),
+            &mut tsfn,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: creation failed, so the Rc we leaked for it is still ours.
+        drop(unsafe { Rc::from_raw(ctx as *const Core) });
+        return Err(super::js::Fail(status));
+    }
+    // SAFETY: JS thread; a fresh function. Unref'd: an idle pool never keeps the process alive.
+    unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) };
+    core.tsfn.set(tsfn);
+    *core.gate.0.write() = Some(Tsfn(tsfn));
+    // SAFETY: adds a hook whose argument stays valid until it is removed (see `env_teardown`).
+    unsafe {
+        sys::napi_add_env_cleanup_hook(
+            env.raw(),
+            Some(env_teardown),
+            Rc::as_ptr(&core) as *mut c_void,
+        )
+    };
+    let handle = env.external(
+        Rc::into_raw(Rc::clone(&core)) as *mut c_void,
+        handle_finalize,
+    )?;
+    *core.handle_ref.borrow_mut() = Some(env.create_ref(handle, 0)?);
+    Ok(handle)
+}
+
+pub(super) fn core_of(env: Env, v: Value) -> Option<&'static Core> {
+    let p = env.external_data(v)?;
+    // SAFETY: only our tagged externals pass `external_data`, and their data is an
+    // `Rc<Core>` alive at least as long as the handle, which the caller's argument keeps
+    // reachable for the duration of this call. The `'static` never escapes the call.
+    Some(unsafe { &*(p as *const Core) })
+}
+
+impl Core {
+    fn reject_now(&self, env: Env, e: JsResult<Value>) -> Value {
+        self.exec.metrics().record_outcome(Outcome::Failed, 1);
+        env.rejected(e.unwrap_or_else(|_| env.undefined()))
+    }
+
+    fn reject_closed(&self, env: Env) -> Value {
+        self.exec.metrics().record_outcome(Outcome::Cancelled, 1);
+        env.rejected(pool_error(env, PoolError::Closed, None).unwrap_or_else(|_| env.undefined()))
+    }
+
+    /// `run(handle, kernelId, input, priority, timeoutMs) → Promise`.
+    pub fn run(
+        &self,
+        env: Env,
+        kernel: f64,
+        input: Value,
+        priority: f64,
+        timeout_ms: f64,
+    ) -> Value {
+        self.last_tag.set(-1.0);
+        let Some(kernel) = kernel_by_id(kernel) else {
+            return self.reject_now(env, pool_error(env, PoolError::UnknownKernel, None));
+        };
+        if self.closed.get() {
+            return self.reject_closed(env);
+        }
+        let owned = match job::to_input(env, kernel, input) {
+            Ok(o) => o,
+            Err(e) => return self.reject_now(env, job::error(env, &e)),
+        };
+        let Ok((deferred, promise)) = env.promise() else {
+            return ptr::null_mut();
+        };
+        let job = Job::new(kernel, Payload::One(owned), &self.readers);
+        let mut task = Task::new(
+            0,
+            job,
+            if priority.is_finite() { priority } else { 0.0 },
+            self.timeout(timeout_ms),
+        );
+        let slot = self.slab.borrow_mut().insert(Entry {
+            deferred: Some(deferred),
+            waiting: Waiting::One(Arc::clone(&task.ctl)),
+            kernel,
+        });
+        task.tag = slot as u64;
+        self.submit(env, slot, task);
+        promise
+    }
+
+    fn submit(&self, env: Env, slot: u32, task: Task<Job>) {
+        self.keep_alive(env);
+        match self.exec.submit(task) {
+            Ok(()) => self.last_tag.set(slot as f64),
+            Err(SubmitError::QueueFull(t)) => {
+                t.job.release(env);
+                let kernel = self.kernel_of(slot);
+                self.settle(
+                    env,
+                    slot,
+                    Outcome::Failed,
+                    pool_error(env, PoolError::QueueFull, kernel),
+                );
+                self.slab.borrow_mut().remove(slot);
+            }
+            Err(SubmitError::Closed(t)) => {
+                t.job.release(env);
+                self.settle(
+                    env,
+                    slot,
+                    Outcome::Cancelled,
+                    pool_error(env, PoolError::Closed, None),
+                );
+                self.slab.borrow_mut().remove(slot);
+            }
+        }
+    }
+
+    /// `runBatch(handle, kernelId, inputs, priority, timeoutMs) → Promise<Array>`.
+    pub fn run_batch(
+        &self,
+        env: Env,
+        kernel: f64,
+        inputs: Value,
+        priority: f64,
+        timeout_ms: f64,
+    ) -> Value {
+        self.last_tag.set(-1.0);
+        let Some(kernel) = kernel_by_id(kernel) else {
+            return self.reject_now(env, pool_error(env, PoolError::UnknownKernel, None));
+        };
+        if self.closed.get() {
+            return self.reject_closed(env);
+        }
+        let len = match env.is_array(inputs) {
+            Ok(true) => env.array_len(inputs).unwrap_or(0) as usize,
+            _ => {
+                let e = KernelError::invalid_type("The \"inputs\" argument must be an Array");
+                return self.reject_now(env, job::error(env, &e));
+            }
+        };
+        let mut owned = Vec::with_capacity(len);
+        for i in 0..len {
+            let v = match env.get_element(inputs, i as u32) {
+                Ok(v) => v,
+                Err(_) => return ptr::null_mut(), // a getter threw: propagate
+            };
+            match job::to_input(env, kernel, v) {
+                Ok(o) => owned.push(o),
+                Err(mut e) => {
+                    for o in owned {
+                        Job::new(kernel, Payload::One(o), &self.readers).release(env);
+                    }
+                    e.message = format!("inputs[{i}]: {}", e.message);
+                    return self.reject_now(env, job::error(env, &e));
+                }
+            }
+        }
+        let Ok((deferred, promise)) = env.promise() else {
+            return ptr::null_mut();
+        };
+        if len == 0 {
+            let _ = env.array(0).and_then(|a| env.settle(deferred, true, a));
+            return promise;
+        }
+        // Enough chunks to keep every thread busy and balance uneven inputs, few enough that
+        // per-chunk costs vanish next to the per-input work.
+        let chunks = len.min(self.exec.threads() * 8);
+        let per = len.div_ceil(chunks);
+        let mut parts = Vec::with_capacity(chunks);
+        let mut rest = owned;
+        while !rest.is_empty() {
+            let tail = rest.split_off(per.min(rest.len()));
+            parts.push(std::mem::replace(&mut rest, tail));
+        }
+        let priority = if priority.is_finite() { priority } else { 0.0 };
+        let timeout = self.timeout(timeout_ms);
+        let tasks: Vec<Task<Job>> = parts
+            .into_iter()
+            .map(|p| {
+                Task::new(
+                    0,
+                    Job::new(kernel, Payload::Many(p), &self.readers),
+                    priority,
+                    timeout,
+                )
+            })
+            .collect();
+        let batch = Batch {
+            ctls: tasks.iter().map(|t| Arc::clone(&t.ctl)).collect(),
+            parts: (0..tasks.len()).map(|_| None).collect(),
+            left: tasks.len(),
+            inputs: len,
+        };
+        let slot = self.slab.borrow_mut().insert(Entry {
+            deferred: Some(deferred),
+            waiting: Waiting::Batch(Box::new(batch)),
+            kernel,
+        });
+        self.keep_alive(env);
+        let mut refused = false;
+        for (chunk, mut task) in tasks.into_iter().enumerate() {
+            task.tag = slot as u64 | (chunk as u64) << 32;
+            if refused {
+                self.finished(env, task.tag, task.job, None);
+                continue;
+            }
+            if let Err(SubmitError::QueueFull(t) | SubmitError::Closed(t)) = self.exec.submit(task)
+            {
+                refused = true;
+                self.settle(
+                    env,
+                    slot,
+                    Outcome::Failed,
+                    pool_error(env, PoolError::QueueFull, Some(kernel)),
+                );
+                self.cancel_slot(slot);
+                self.finished(env, t.tag, t.job, None);
+            }
+        }
+        if !refused {
+            self.last_tag.set(slot as f64);
+        }
+        promise
+    }
+
+    /// `cancel(handle, tag, error)`: rejects the task's promise with `error` (an AbortError
+    /// made in JS) and stops its work.
+    pub fn cancel(&self, env: Env, tag: f64, error: Value) {
+        if tag.is_nan() || tag < 0.0 {
+            return;
+        }
+        let slot = tag as u32;
+        let pending = self
+            .slab
+            .borrow_mut()
+            .get(slot)
+            .is_some_and(|e| e.deferred.is_some());
+        if pending {
+            self.settle(env, slot, Outcome::Cancelled, Ok(error));
+            self.cancel_slot(slot);
+        }
+    }
+
+    pub fn last_tag(&self) -> f64 {
+        self.last_tag.get()
+    }
+
+    fn wait_exit(&self, env: Env) -> Value {
+        let Ok((d, p)) = env.promise() else {
+            return ptr::null_mut();
+        };
+        if self.exited.get() || self.torn_down.get() {
+            let _ = env.settle(d, true, env.undefined());
+        } else {
+            self.keep_alive(env);
+            self.close_waiters.borrow_mut().push(d);
+        }
+        p
+    }
+
+    /// `close(handle) → Promise<void>`: queued and running tasks finish, then threads exit.
+    pub fn close(&self, env: Env) -> Value {
+        self.closed.set(true);
+        self.exec.close();
+        self.wait_exit(env)
+    }
+
+    /// `destroy(handle) → Promise<void>`: queued tasks are rejected, running ones stopped.
+    pub fn destroy(&self, env: Env) -> Value {
+        self.closed.set(true);
+        for t in self.exec.destroy() {
+            let (slot, _) = split(t.tag);
+            self.settle(
+                env,
+                slot,
+                Outcome::Cancelled,
+                pool_error(env, PoolError::Closed, None),
+            );
+            self.finished(env, t.tag, t.job, None);
+        }
+        let pending: Vec<u32> = {
+            let slab = self.slab.borrow();
+            slab.entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.as_ref().is_some_and(|e| e.deferred.is_some()))
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
+        for slot in pending {
+            self.settle(
+                env,
+                slot,
+                Outcome::Cancelled,
+                pool_error(env, PoolError::Closed, None),
+            );
+        }
+        self.wait_exit(env)
+    }
+
+    pub fn stats(&self, env: Env) -> JsResult<Value> {
+        let s = self.exec.metrics().snapshot();
+        let o = env.object()?;
+        let num = |o: Value, k: &std::ffi::CStr, v: f64| env.set(o, k, env.number(v)?);
+        num(o, c"threads", self.exec.threads() as f64)?;
+        num(o, c"queueSize", self.exec.queued() as f64)?;
+        num(o, c"running", self.exec.running() as f64)?;
+        num(o, c"completed", s.completed as f64)?;
+        num(o, c"failed", s.failed as f64)?;
+        num(o, c"cancelled", s.cancelled as f64)?;
+        num(o, c"timedOut", s.timed_out as f64)?;
+        num(o, c"utilization", s.utilization)?;
+        env.set(o, c"closed", env.boolean(self.closed.get())?)?;
+        for (key, h) in [(c"runTime", &s.run_time), (c"waitTime", &s.wait_time)] {
+            let ho = env.object()?;
+            num(ho, c"count", h.count as f64)?;
+            num(ho, c"mean", h.mean)?;
+            num(ho, c"p50", h.p50)?;
+            num(ho, c"p90", h.p90)?;
+            num(ho, c"p99", h.p99)?;
+            num(ho, c"max", h.max)?;
+            env.set(o, key, ho)?;
+        }
+        Ok(o)
+    }
+
+    /// One scalar property: 0 threads, 1 queueSize, 2 running, 3 completed, 4 utilization,
+    /// 5 closed.
+    pub fn info(&self, which: f64) -> f64 {
+        match which as u32 {
+            0 => self.exec.threads() as f64,
+            1 => self.exec.queued() as f64,
+            2 => self.exec.running() as f64,
+            3 => self.exec.metrics().completed() as f64,
+            4 => self.exec.metrics().utilization(),
+            5 => self.closed.get() as u8 as f64,
+            _ => f64::NAN,
+        }
+    }
+}
+
+fn kernel_by_id(id: f64) -> Option<Kernel> {
+    if id >= 0.0 && id.fract() == 0.0 {
+        Kernel::ALL.get(id as usize).copied()
+    } else {
+        None
+    }
+}

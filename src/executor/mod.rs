@@ -1,0 +1,322 @@
+//! The thread pool, free of any napi type: a bounded priority queue, named worker threads,
+//! per-task cancellation, run-time deadlines and metrics.
+//!
+//! # Ownership
+//! - [`Executor`] is the thin handle the binding owns (on the JS thread). Dropping it destroys
+//!   the pool without joining: threads finish their current task and exit on their own.
+//! - `Shared` is the `Arc`-shared inner: the queue and lifecycle under one mutex, the outgoing
+//!   event queue under another, the metrics in atomics.
+//! - Each worker thread owns its [`WorkerMetrics`](metrics::WorkerMetrics) slot and its
+//!   deadline slot; the deadline watcher thread is started on the first timed task.
+//!
+//! # Results
+//! Workers do not call back into anything: they append an [`Event`] to the event queue, and call
+//! the `wake` hook only when that queue goes from empty to non-empty. One wake-up therefore serves
+//! a whole burst of completions; the consumer takes them all with [`Executor::take_events`].
+//! Every submitted task yields exactly one [`Event::Finished`] (also when it was cancelled while
+//! queued, so the consumer can release what the job holds), unless [`Executor::destroy`] handed
+//! it back directly.
+
+#![forbid(unsafe_code)]
+
+mod metrics;
+mod queue;
+mod task;
+mod worker;
+
+pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, WorkerMetrics};
+pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
+
+use parking_lot::{Condvar, Mutex};
+use queue::PriorityQueue;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The work a task carries. `run` is called at most once, on a worker thread.
+pub trait Job: Send + 'static {
+    type Output: Send + 'static;
+    fn run(&mut self, token: &CancelToken<'_>) -> Self::Output;
+}
+
+/// A panic caught at the job boundary: the task fails, the thread lives on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panic(pub String);
+
+/// What workers tell the consumer.
+pub enum Event<J: Job> {
+    /// The task left the pool. `result` is `None` when it never ran (cancelled while queued).
+    /// The job is handed back so that what it holds is released by the consumer.
+    Finished {
+        tag: u64,
+        job: J,
+        result: Option<Result<J::Output, Panic>>,
+    },
+    /// The task's run-time deadline passed while it ran; its `Finished` follows when the kernel
+    /// notices.
+    Expired { tag: u64 },
+    /// A worker thread exited; `remaining` threads are still alive.
+    Exited { remaining: usize },
+}
+
+/// One unit of queued work.
+pub struct Task<J> {
+    /// Opaque to the executor; echoed in events.
+    pub tag: u64,
+    pub ctl: Arc<TaskCtl>,
+    pub job: J,
+    pub priority: f64,
+    /// Run-time limit, counted from the moment a worker starts the task.
+    pub timeout: Option<Duration>,
+    enqueued: Instant,
+}
+
+impl<J> Task<J> {
+    pub fn new(tag: u64, job: J, priority: f64, timeout: Option<Duration>) -> Self {
+        Self {
+            tag,
+            ctl: Arc::new(TaskCtl::new()),
+            job,
+            priority,
+            timeout,
+            enqueued: Instant::now(),
+        }
+    }
+}
+
+/// Pool configuration; validated by the caller.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub threads: usize,
+    /// Tasks allowed to wait (running ones not counted); `usize::MAX` for no bound.
+    pub max_queue: usize,
+    pub thread_name: String,
+    pub stack_size: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            threads: default_threads(),
+            max_queue: usize::MAX,
+            thread_name: "pool-worker".into(),
+            stack_size: None,
+        }
+    }
+}
+
+/// The machine's available parallelism (honours affinity masks and cgroup CPU quotas).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Why a task was not accepted. The task is handed back.
+pub enum SubmitError<J> {
+    QueueFull(Task<J>),
+    Closed(Task<J>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lifecycle {
+    Running,
+    /// No new tasks; queued ones still run.
+    Closing,
+    /// No new tasks; queue emptied, running ones asked to stop.
+    Destroying,
+}
+
+struct State<J> {
+    queue: PriorityQueue<Task<J>>,
+    /// Tasks waiting that were not cancelled (the queue may also hold cancelled ones).
+    queued: usize,
+    running: usize,
+    lifecycle: Lifecycle,
+    live_threads: usize,
+    /// Parked workers, and how many of them were already sent a wake-up.
+    sleepers: usize,
+    wakeups: usize,
+}
+
+struct Deadlines {
+    slots: Vec<Option<(Instant, u64, Arc<TaskCtl>)>>,
+    stop: bool,
+}
+
+pub(crate) struct Shared<J: Job> {
+    state: Mutex<State<J>>,
+    work: Condvar,
+    events: Mutex<Vec<Event<J>>>,
+    wake: Box<dyn Fn() + Send + Sync>,
+    /// Set by destroy: every running task's token reports cancelled.
+    abort: AtomicBool,
+    deadlines: Mutex<Deadlines>,
+    deadline_cv: Condvar,
+    watcher_started: std::sync::Once,
+    metrics: Metrics,
+    config: Config,
+}
+
+/// Handle to a running pool. See the module docs.
+pub struct Executor<J: Job> {
+    shared: Arc<Shared<J>>,
+}
+
+impl<J: Job> Executor<J> {
+    /// Starts `config.threads` workers. `wake` is called from worker threads whenever the event
+    /// queue goes from empty to non-empty; it must be cheap and must not block.
+    pub fn new(config: Config, wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
+        assert!(config.threads >= 1, "a pool needs at least one thread");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: PriorityQueue::default(),
+                queued: 0,
+                running: 0,
+                lifecycle: Lifecycle::Running,
+                live_threads: 0,
+                sleepers: 0,
+                wakeups: 0,
+            }),
+            work: Condvar::new(),
+            events: Mutex::new(Vec::new()),
+            wake: Box::new(wake),
+            abort: AtomicBool::new(false),
+            deadlines: Mutex::new(Deadlines {
+                slots: vec![None; config.threads],
+                stop: false,
+            }),
+            deadline_cv: Condvar::new(),
+            watcher_started: std::sync::Once::new(),
+            metrics: Metrics::new(config.threads),
+            config,
+        });
+        let exec = Self { shared };
+        for index in 0..exec.shared.config.threads {
+            if let Err(e) = worker::spawn(&exec.shared, index) {
+                exec.destroy();
+                return Err(e);
+            }
+        }
+        Ok(exec)
+    }
+
+    /// Queues a task, or hands it back if the pool is closed or the queue is full.
+    pub fn submit(&self, task: Task<J>) -> Result<(), SubmitError<J>> {
+        let mut st = self.shared.state.lock();
+        if st.lifecycle != Lifecycle::Running {
+            return Err(SubmitError::Closed(task));
+        }
+        if st.queued >= self.shared.config.max_queue {
+            return Err(SubmitError::QueueFull(task));
+        }
+        st.queue.push(task.priority, task);
+        st.queued += 1;
+        // Wake one parked worker unless enough wake-ups are already on their way. Not waking
+        // for every task matters: a futex wake costs more than a trivial task.
+        if st.sleepers > st.wakeups {
+            st.wakeups += 1;
+            drop(st);
+            self.shared.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Cancels a task. A queued task is skipped by the workers (and counted out of the queue at
+    /// once); a running one sees its token cancelled. Returns the state it was cancelled from,
+    /// or `None` if it had already finished.
+    pub fn cancel(&self, ctl: &TaskCtl) -> Option<TaskState> {
+        // Under the lock so that `queued` and the worker's Queued → Running stay consistent.
+        let mut st = self.shared.state.lock();
+        let from = ctl.cancel();
+        if from == Some(TaskState::Queued) {
+            st.queued -= 1;
+        }
+        from
+    }
+
+    /// Stops accepting tasks; queued and running ones finish, then the threads exit.
+    pub fn close(&self) {
+        let mut st = self.shared.state.lock();
+        if st.lifecycle == Lifecycle::Running {
+            st.lifecycle = Lifecycle::Closing;
+        }
+        drop(st);
+        self.shared.work.notify_all();
+    }
+
+    /// Stops accepting tasks, asks running tasks to stop, and hands back every queued task
+    /// (their jobs are not run). Idempotent: later calls return nothing.
+    pub fn destroy(&self) -> Vec<Task<J>> {
+        let mut st = self.shared.state.lock();
+        st.lifecycle = Lifecycle::Destroying;
+        self.shared.abort.store(true, Ordering::Relaxed);
+        let drained = st.queue.drain();
+        st.queued = 0;
+        drop(st);
+        self.shared.work.notify_all();
+        for t in &drained {
+            t.ctl.cancel();
+        }
+        drained
+    }
+
+    /// Moves every pending event into `out` (appending).
+    pub fn take_events(&self, out: &mut Vec<Event<J>>) {
+        let mut ev = self.shared.events.lock();
+        if out.is_empty() {
+            std::mem::swap(&mut *ev, out);
+        } else {
+            out.append(&mut ev);
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.shared.config.threads
+    }
+
+    /// Threads that have not exited yet.
+    pub fn live_threads(&self) -> usize {
+        self.shared.state.lock().live_threads
+    }
+
+    /// Tasks waiting (not counting cancelled ones).
+    pub fn queued(&self) -> usize {
+        self.shared.state.lock().queued
+    }
+
+    /// Tasks executing now.
+    pub fn running(&self) -> usize {
+        self.shared.state.lock().running
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.state.lock().lifecycle != Lifecycle::Running
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+}
+
+impl<J: Job> Drop for Executor<J> {
+    /// Destroys the pool without joining: a running kernel may take a while to notice.
+    fn drop(&mut self) {
+        drop(self.destroy());
+    }
+}
+
+impl<J: Job> Shared<J> {
+    fn push_event(&self, e: Event<J>) {
+        let was_empty = {
+            let mut ev = self.events.lock();
+            let was_empty = ev.is_empty();
+            ev.push(e);
+            was_empty
+        };
+        if was_empty {
+            (self.wake)();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+//! The worker loop and the deadline watcher.
+
+use super::task::CancelToken;
+use super::{Event, Job, Lifecycle, Panic, Shared, Task};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(super) fn spawn<J: Job>(shared: &Arc<Shared<J>>, index: usize) -> std::io::Result<()> {
+    let mut b = std::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
+    if let Some(size) = shared.config.stack_size {
+        b = b.stack_size(size);
+    }
+    shared.state.lock().live_threads += 1;
+    let s = Arc::clone(shared);
+    match b.spawn(move || run_worker(&s, index)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            shared.state.lock().live_threads -= 1;
+            Err(e)
+        }
+    }
+}
+
+enum Next<J> {
+    Run(Task<J>),
+    /// Cancelled while it waited: report it without running it.
+    Skip(Task<J>),
+    Exit,
+}
+
+fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
+    let mut st = shared.state.lock();
+    loop {
+        if st.lifecycle == Lifecycle::Destroying {
+            return Next::Exit;
+        }
+        if let Some(task) = st.queue.pop() {
+            if task.ctl.start() {
+                st.queued -= 1;
+                st.running += 1;
+                return Next::Run(task);
+            }
+            return Next::Skip(task);
+        }
+        if st.lifecycle == Lifecycle::Closing {
+            return Next::Exit;
+        }
+        st.sleepers += 1;
+        shared.work.wait(&mut st);
+        st.sleepers -= 1;
+        st.wakeups = st.wakeups.saturating_sub(1);
+    }
+}
+
+fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
+    let metrics = &shared.metrics.workers[index];
+    loop {
+        let mut task = match next_task(shared) {
+            Next::Run(t) => t,
+            Next::Skip(t) => {
+                shared.push_event(Event::Finished {
+                    tag: t.tag,
+                    job: t.job,
+                    result: None,
+                });
+                continue;
+            }
+            Next::Exit => break,
+        };
+        let start = Instant::now();
+        metrics
+            .wait_time
+            .record(start.saturating_duration_since(task.enqueued));
+        if let Some(limit) = task.timeout {
+            arm_deadline(shared, index, start + limit, task.tag, &task.ctl);
+        }
+        let token = CancelToken::new(&task.ctl, &shared.abort);
+        let result = catch_unwind(AssertUnwindSafe(|| task.job.run(&token))).map_err(|p| {
+            metrics.panics.fetch_add(1, Relaxed);
+            Panic(panic_message(&*p))
+        });
+        let elapsed = start.elapsed();
+        if task.timeout.is_some() {
+            shared.deadlines.lock().slots[index] = None;
+        }
+        task.ctl.finish();
+        metrics.run_time.record(elapsed);
+        metrics.tasks.fetch_add(1, Relaxed);
+        metrics
+            .busy_ns
+            .fetch_add(elapsed.as_nanos() as u64, Relaxed);
+        shared.state.lock().running -= 1;
+        shared.push_event(Event::Finished {
+            tag: task.tag,
+            job: task.job,
+            result: Some(result),
+        });
+    }
+    let remaining = {
+        let mut st = shared.state.lock();
+        st.live_threads -= 1;
+        st.live_threads
+    };
+    if remaining == 0 {
+        shared.deadlines.lock().stop = true;
+        shared.deadline_cv.notify_all();
+    }
+    shared.push_event(Event::Exited { remaining });
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "kernel panicked".to_owned()
+    }
+}
+
+fn arm_deadline<J: Job>(
+    shared: &Arc<Shared<J>>,
+    index: usize,
+    at: Instant,
+    tag: u64,
+    ctl: &Arc<super::TaskCtl>,
+) {
+    shared.watcher_started.call_once(|| {
+        let s = Arc::clone(shared);
+        let name = format!("{}-deadlines", shared.config.thread_name);
+        // If the watcher cannot start, deadlines are not enforced; the task still runs.
+        let _ = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || watch_deadlines(&s));
+    });
+    shared.deadlines.lock().slots[index] = Some((at, tag, Arc::clone(ctl)));
+    shared.deadline_cv.notify_one();
+}
+
+/// Sleeps until the earliest armed deadline; expires tasks still running past theirs.
+fn watch_deadlines<J: Job>(shared: &Shared<J>) {
+    let mut d = shared.deadlines.lock();
+    loop {
+        if d.stop {
+            return;
+        }
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        for slot in d.slots.iter_mut() {
+            if let Some((at, tag, ctl)) = slot {
+                if *at <= now {
+                    if ctl.expire() {
+                        shared.push_event(Event::Expired { tag: *tag });
+                    }
+                    *slot = None;
+                } else {
+                    next = Some(next.map_or(*at, |n| n.min(*at)));
+                }
+            }
+        }
+        match next {
+            Some(at) => {
+                shared.deadline_cv.wait_until(&mut d, at);
+            }
+            None => shared.deadline_cv.wait(&mut d),
+        }
+    }
+}
