@@ -78,6 +78,8 @@ impl Owned {
 pub(super) enum Payload {
     One(Owned),
     Many(Vec<Owned>),
+    /// A batch of plain numbers, passed in as one `Float64Array`.
+    Numbers(Vec<f64>),
 }
 
 pub(super) struct Job {
@@ -90,7 +92,32 @@ pub(super) struct Job {
 pub(super) enum JobOutput {
     One(Result<Output, KernelError>),
     /// All outputs in order, or the index and error of the first failure.
-    Many(Result<Vec<Output>, (usize, KernelError)>),
+    Many(Result<Outputs, (usize, KernelError)>),
+}
+
+/// A batch chunk's outputs: numbers stay unboxed so the whole batch can travel back to JS as
+/// one `Float64Array`.
+pub(super) enum Outputs {
+    Values(Vec<Output>),
+    Numbers(Vec<f64>),
+}
+
+impl Outputs {
+    fn push(&mut self, out: Output) {
+        match (self, out) {
+            (Outputs::Numbers(v), Output::Number(n)) => v.push(n),
+            (Outputs::Values(v), out) => v.push(out),
+            (this @ Outputs::Numbers(_), out) => {
+                let Outputs::Numbers(nums) = std::mem::replace(this, Outputs::Values(Vec::new()))
+                else {
+                    unreachable!()
+                };
+                let mut vals: Vec<Output> = nums.into_iter().map(Output::Number).collect();
+                vals.push(out);
+                *this = Outputs::Values(vals);
+            }
+        }
+    }
 }
 
 impl Job {
@@ -98,6 +125,7 @@ impl Job {
         let in_place = match &payload {
             Payload::One(o) => o.in_place(),
             Payload::Many(v) => v.iter().any(Owned::in_place),
+            Payload::Numbers(_) => false,
         };
         Job {
             kernel,
@@ -111,6 +139,7 @@ impl Job {
         match self.payload {
             Payload::One(o) => o.release(env),
             Payload::Many(v) => v.into_iter().for_each(|o| o.release(env)),
+            Payload::Numbers(_) => {}
         }
     }
 }
@@ -125,21 +154,36 @@ impl executor::Job for Job {
         });
         match &self.payload {
             Payload::One(input) => JobOutput::One(kernels::run(self.kernel, &input.view(), token)),
-            Payload::Many(inputs) => {
-                let mut out = Vec::with_capacity(inputs.len());
-                for (i, input) in inputs.iter().enumerate() {
-                    if token.is_cancelled() {
-                        return JobOutput::Many(Err((i, KernelError::cancelled())));
-                    }
-                    match kernels::run(self.kernel, &input.view(), token) {
-                        Ok(o) => out.push(o),
-                        Err(e) => return JobOutput::Many(Err((i, e))),
-                    }
-                }
-                JobOutput::Many(Ok(out))
-            }
+            Payload::Many(inputs) => JobOutput::Many(run_all(
+                self.kernel,
+                inputs.iter().map(Owned::view),
+                Outputs::Values(Vec::with_capacity(inputs.len())),
+                token,
+            )),
+            Payload::Numbers(nums) => JobOutput::Many(run_all(
+                self.kernel,
+                nums.iter().map(|&n| Input::Number(n)),
+                Outputs::Numbers(Vec::with_capacity(nums.len())),
+                token,
+            )),
         }
     }
+}
+
+/// Runs `kernel` over a chunk in order, stopping at the first failure or cancellation.
+fn run_all<'a>(
+    kernel: Kernel,
+    inputs: impl Iterator<Item = Input<'a>>,
+    mut out: Outputs,
+    token: &CancelToken<'_>,
+) -> Result<Outputs, (usize, KernelError)> {
+    for (i, input) in inputs.enumerate() {
+        if token.is_cancelled() {
+            return Err((i, KernelError::cancelled()));
+        }
+        out.push(kernels::run(kernel, &input, token).map_err(|e| (i, e))?);
+    }
+    Ok(out)
 }
 
 struct Reading<'a>(&'a InPlaceReaders);

@@ -189,6 +189,66 @@ impl Env {
         Ok(d)
     }
 
+    /// The elements of a `Float64Array`, or `None` for any other value. The slice is valid for
+    /// the current callback (JS cannot run, so cannot detach or resize it, meanwhile).
+    pub fn float64_elements<'a>(self, v: Value) -> JsResult<Option<&'a [f64]>> {
+        let mut is_ta = false;
+        let (mut ty, mut len, mut data, mut offset) = (0, 0usize, ptr::null_mut(), 0usize);
+        let mut backing = ptr::null_mut();
+        // SAFETY: env and value invariants; out-pointers are valid locals.
+        unsafe {
+            ok(sys::napi_is_typedarray(self.0, v, &mut is_ta))?;
+            if !is_ta {
+                return Ok(None);
+            }
+            ok(sys::napi_get_typedarray_info(
+                self.0,
+                v,
+                &mut ty,
+                &mut len,
+                &mut data,
+                &mut backing,
+                &mut offset,
+            ))?;
+        }
+        if ty != sys::TypedarrayType::float64_array {
+            return Ok(None);
+        }
+        if len == 0 || data.is_null() {
+            return Ok(Some(&[]));
+        }
+        // SAFETY: a Float64Array's data pointer is 8-byte aligned (its byteOffset must be a
+        // multiple of 8) and holds `len` doubles; no JS runs while the slice is used.
+        Ok(Some(unsafe {
+            std::slice::from_raw_parts(data as *const f64, len)
+        }))
+    }
+
+    /// A new `Float64Array` holding a copy of `values`.
+    pub fn float64_array(self, values: &[f64]) -> JsResult<Value> {
+        let bytes = std::mem::size_of_val(values);
+        let (mut ab, mut data, mut out) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        // SAFETY: env invariant; Node allocates `bytes` writable bytes at `data`, which we fill
+        // from a slice of exactly that size before any JS can see the array.
+        unsafe {
+            ok(sys::napi_create_arraybuffer(
+                self.0, bytes, &mut data, &mut ab,
+            ))?;
+            if bytes > 0 {
+                ptr::copy_nonoverlapping(values.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes);
+            }
+            ok(sys::napi_create_typedarray(
+                self.0,
+                sys::TypedarrayType::float64_array,
+                values.len(),
+                ab,
+                0,
+                &mut out,
+            ))?;
+        }
+        Ok(out)
+    }
+
     pub fn is_array(self, v: Value) -> JsResult<bool> {
         let mut b = false;
         // SAFETY: env and value invariants.

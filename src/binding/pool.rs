@@ -6,10 +6,10 @@
 //! worker calls the threadsafe function once; [`drain`] then settles a budgeted slice of the
 //! events and re-signals itself for the rest.
 
-use super::job::{self, InPlaceReaders, Job, JobOutput, Payload};
+use super::job::{self, InPlaceReaders, Job, JobOutput, Outputs, Payload};
 use super::js::{Deferred, Env, ErrorClass, JsRef, JsResult, Value};
 use crate::executor::{self, Config, Event, Executor, Outcome, SubmitError, Task, TaskCtl};
-use crate::kernels::{Kernel, KernelError, Output};
+use crate::kernels::{self, Input, Kernel, KernelError};
 use napi::sys;
 use parking_lot::RwLock;
 use std::cell::{Cell, RefCell};
@@ -73,7 +73,7 @@ enum Waiting {
 struct Batch {
     ctls: Vec<Arc<TaskCtl>>,
     /// Chunk outputs, in chunk order.
-    parts: Vec<Option<Vec<Output>>>,
+    parts: Vec<Option<Outputs>>,
     /// Chunks that have not left the pool yet.
     left: usize,
     /// Number of inputs (for counting completions).
@@ -443,14 +443,31 @@ impl Core {
     }
 }
 
-/// Concatenates a batch's chunk outputs into one JS array.
+/// Concatenates a batch's chunk outputs: one `Float64Array` when every output is a number
+/// (`index.js` turns it into an Array), else one Array.
 fn batch_array(env: Env, b: Batch) -> JsResult<Value> {
-    let arr = env.array(b.inputs)?;
+    let parts: Vec<Outputs> = b.parts.into_iter().flatten().collect();
+    if parts.iter().all(|p| matches!(p, Outputs::Numbers(_))) {
+        let mut all = Vec::with_capacity(b.inputs);
+        for p in &parts {
+            if let Outputs::Numbers(v) = p {
+                all.extend_from_slice(v);
+            }
+        }
+        return env.float64_array(&all);
+    }
+    // Start empty and append: V8 gives `new Array(n)` slow dictionary elements for large n.
+    let arr = env.array(0)?;
     let mut i = 0u32;
-    for part in b.parts.into_iter().flatten() {
-        for out in part {
-            env.set_element(arr, i, job::to_js(env, out)?)?;
-            i += 1;
+    let mut put = |v: Value| {
+        let r = env.set_element(arr, i, v);
+        i += 1;
+        r
+    };
+    for part in parts {
+        match part {
+            Outputs::Numbers(v) => v.into_iter().try_for_each(|n| put(env.number(n)?))?,
+            Outputs::Values(v) => v.into_iter().try_for_each(|o| put(job::to_js(env, o)?))?,
         }
     }
     Ok(arr)
@@ -728,6 +745,9 @@ impl Core {
         if self.closed.get() {
             return self.reject_closed(env);
         }
+        if let Ok(Some(nums)) = env.float64_elements(inputs) {
+            return self.run_numbers(env, kernel, nums, priority, timeout_ms);
+        }
         let len = match env.is_array(inputs) {
             Ok(true) => env.array_len(inputs).unwrap_or(0) as usize,
             _ => {
@@ -735,23 +755,74 @@ impl Core {
                 return self.reject_now(env, job::error(env, &e));
             }
         };
-        let mut owned = Vec::with_capacity(len);
+        // Enough chunks to keep every thread busy and balance uneven inputs, few enough that
+        // per-chunk costs vanish next to the per-input work. Inputs go straight into their chunk.
+        let chunks = len.clamp(1, self.exec.threads() * 8);
+        let per = len.div_ceil(chunks).max(1);
+        let mut parts: Vec<Vec<job::Owned>> = Vec::with_capacity(chunks);
         for i in 0..len {
             let v = match env.get_element(inputs, i as u32) {
                 Ok(v) => v,
                 Err(_) => return ptr::null_mut(), // a getter threw: propagate
             };
             match job::to_input(env, kernel, v) {
-                Ok(o) => owned.push(o),
+                Ok(o) => {
+                    if i % per == 0 {
+                        parts.push(Vec::with_capacity(per.min(len - i)));
+                    }
+                    if let Some(part) = parts.last_mut() {
+                        part.push(o);
+                    }
+                }
                 Err(mut e) => {
-                    for o in owned {
-                        Job::new(kernel, Payload::One(o), &self.readers).release(env);
+                    for part in parts {
+                        Job::new(kernel, Payload::Many(part), &self.readers).release(env);
                     }
                     e.message = format!("inputs[{i}]: {}", e.message);
                     return self.reject_now(env, job::error(env, &e));
                 }
             }
         }
+        let parts = parts.into_iter().map(Payload::Many).collect();
+        self.submit_batch(env, kernel, parts, len, priority, timeout_ms)
+    }
+
+    /// A batch of plain numbers, handed over by `index.js` as one `Float64Array`.
+    fn run_numbers(
+        &self,
+        env: Env,
+        kernel: Kernel,
+        nums: &[f64],
+        priority: f64,
+        timeout_ms: f64,
+    ) -> Value {
+        for (i, &n) in nums.iter().enumerate() {
+            if let Err(mut e) = kernels::prepare(kernel, &Input::Number(n)) {
+                e.message = format!("inputs[{i}]: {}", e.message);
+                return self.reject_now(env, job::error(env, &e));
+            }
+        }
+        let per = nums
+            .len()
+            .div_ceil(nums.len().clamp(1, self.exec.threads() * 8))
+            .max(1);
+        let parts = nums
+            .chunks(per)
+            .map(|c| Payload::Numbers(c.to_vec()))
+            .collect();
+        self.submit_batch(env, kernel, parts, nums.len(), priority, timeout_ms)
+    }
+
+    /// Queues a batch's chunks under one promise.
+    fn submit_batch(
+        &self,
+        env: Env,
+        kernel: Kernel,
+        parts: Vec<Payload>,
+        len: usize,
+        priority: f64,
+        timeout_ms: f64,
+    ) -> Value {
         let Ok((deferred, promise)) = env.promise() else {
             return ptr::null_mut();
         };
@@ -759,28 +830,11 @@ impl Core {
             let _ = env.array(0).and_then(|a| env.settle(deferred, true, a));
             return promise;
         }
-        // Enough chunks to keep every thread busy and balance uneven inputs, few enough that
-        // per-chunk costs vanish next to the per-input work.
-        let chunks = len.min(self.exec.threads() * 8);
-        let per = len.div_ceil(chunks);
-        let mut parts = Vec::with_capacity(chunks);
-        let mut rest = owned;
-        while !rest.is_empty() {
-            let tail = rest.split_off(per.min(rest.len()));
-            parts.push(std::mem::replace(&mut rest, tail));
-        }
         let priority = if priority.is_finite() { priority } else { 0.0 };
         let timeout = self.timeout(timeout_ms);
         let tasks: Vec<Task<Job>> = parts
             .into_iter()
-            .map(|p| {
-                Task::new(
-                    0,
-                    Job::new(kernel, Payload::Many(p), &self.readers),
-                    priority,
-                    timeout,
-                )
-            })
+            .map(|p| Task::new(0, Job::new(kernel, p, &self.readers), priority, timeout))
             .collect();
         let batch = Batch {
             ctls: tasks.iter().map(|t| Arc::clone(&t.ctl)).collect(),

@@ -29,7 +29,7 @@ pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
 
 use parking_lot::{Condvar, Mutex};
 use queue::PriorityQueue;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,7 +135,25 @@ struct State<J> {
     /// Parked workers, and how many of them were already sent a wake-up.
     sleepers: usize,
     wakeups: usize,
+    /// Workers spinning for new work before they park (at most one).
+    searching: usize,
 }
+
+impl<J> State<J> {
+    /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
+    /// than a trivial task, so submitters leave it to a spinning worker whenever there is one.
+    fn wake_one(&mut self, work: &Condvar) {
+        if self.searching == 0 && self.sleepers > self.wakeups {
+            self.wakeups += 1;
+            work.notify_one();
+        }
+    }
+}
+
+/// How long an idle worker spins for new work before parking. Catching the next submission
+/// without a futex round trip is what keeps one-at-a-time round trips short; only one worker
+/// spins at a time so the JS thread keeps a core.
+const SPIN: Duration = Duration::from_micros(50);
 
 struct Deadlines {
     slots: Vec<Option<(Instant, u64, Arc<TaskCtl>)>>,
@@ -145,6 +163,8 @@ struct Deadlines {
 pub(crate) struct Shared<J: Job> {
     state: Mutex<State<J>>,
     work: Condvar,
+    /// Physical queue length, mirrored outside the lock for the spinning worker.
+    pending: AtomicUsize,
     events: Mutex<Vec<Event<J>>>,
     wake: Box<dyn Fn() + Send + Sync>,
     /// Set by destroy: every running task's token reports cancelled.
@@ -175,8 +195,10 @@ impl<J: Job> Executor<J> {
                 live_threads: 0,
                 sleepers: 0,
                 wakeups: 0,
+                searching: 0,
             }),
             work: Condvar::new(),
+            pending: AtomicUsize::new(0),
             events: Mutex::new(Vec::new()),
             wake: Box::new(wake),
             abort: AtomicBool::new(false),
@@ -210,13 +232,8 @@ impl<J: Job> Executor<J> {
         }
         st.queue.push(task.priority, task);
         st.queued += 1;
-        // Wake one parked worker unless enough wake-ups are already on their way. Not waking
-        // for every task matters: a futex wake costs more than a trivial task.
-        if st.sleepers > st.wakeups {
-            st.wakeups += 1;
-            drop(st);
-            self.shared.work.notify_one();
-        }
+        self.shared.pending.store(st.queue.len(), Ordering::Relaxed);
+        st.wake_one(&self.shared.work);
         Ok(())
     }
 
@@ -251,6 +268,7 @@ impl<J: Job> Executor<J> {
         self.shared.abort.store(true, Ordering::Relaxed);
         let drained = st.queue.drain();
         st.queued = 0;
+        self.shared.pending.store(0, Ordering::Relaxed);
         drop(st);
         self.shared.work.notify_all();
         for t in &drained {

@@ -56,9 +56,12 @@ impl<T> PriorityQueue<T> {
         item
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Removes every item, highest priority first.

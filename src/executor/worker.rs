@@ -1,7 +1,8 @@
 //! The worker loop and the deadline watcher.
 
 use super::task::CancelToken;
-use super::{Event, Job, Lifecycle, Panic, Shared, Task};
+use super::{Event, Job, Lifecycle, Panic, Shared, Task, SPIN};
+use parking_lot::MutexGuard;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -32,11 +33,17 @@ enum Next<J> {
 
 fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
     let mut st = shared.state.lock();
+    let mut spun = false;
     loop {
         if st.lifecycle == Lifecycle::Destroying {
             return Next::Exit;
         }
         if let Some(task) = st.queue.pop() {
+            shared.pending.store(st.queue.len(), Relaxed);
+            if !st.queue.is_empty() {
+                // More work than this worker: bring in a parked one.
+                st.wake_one(&shared.work);
+            }
             if task.ctl.start() {
                 st.queued -= 1;
                 st.running += 1;
@@ -47,10 +54,34 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         if st.lifecycle == Lifecycle::Closing {
             return Next::Exit;
         }
+        if !spun && st.searching == 0 {
+            spun = true;
+            st.searching += 1;
+            MutexGuard::unlocked(&mut st, || spin_for_work(shared));
+            st.searching -= 1;
+            continue;
+        }
         st.sleepers += 1;
         shared.work.wait(&mut st);
         st.sleepers -= 1;
         st.wakeups = st.wakeups.saturating_sub(1);
+        spun = false;
+    }
+}
+
+/// Spins up to `SPIN` until the queue looks non-empty (checked again under the lock).
+fn spin_for_work<J: Job>(shared: &Shared<J>) {
+    let until = Instant::now() + SPIN;
+    loop {
+        for _ in 0..256 {
+            if shared.pending.load(Relaxed) > 0 {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        if Instant::now() >= until {
+            return;
+        }
     }
 }
 
