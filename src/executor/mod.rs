@@ -186,6 +186,7 @@ impl<J: Job> Executor<J> {
     /// queue goes from empty to non-empty; it must be cheap and must not block.
     pub fn new(config: Config, wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
         assert!(config.threads >= 1, "a pool needs at least one thread");
+        worker::quiet_pool_thread_panics(&config.thread_name);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: PriorityQueue::default(),

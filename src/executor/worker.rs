@@ -8,6 +8,25 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Panics on pool threads become task errors carrying the message, so the default hook's
+/// stderr report is noise there; panics on any other thread are reported as before. The hook
+/// is this library's own (each cdylib has its own std), so other addons are unaffected.
+pub(super) fn quiet_pool_thread_panics(prefix: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let prefix = format!("{prefix}-");
+    ONCE.call_once(move || {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_pool_thread = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(&prefix));
+            if !on_pool_thread {
+                default(info);
+            }
+        }));
+    });
+}
+
 pub(super) fn spawn<J: Job>(shared: &Arc<Shared<J>>, index: usize) -> std::io::Result<()> {
     let mut b = std::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
     if let Some(size) = shared.config.stack_size {
