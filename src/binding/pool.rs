@@ -8,7 +8,9 @@
 
 use super::job::{self, InPlaceReaders, Job, JobOutput, Outputs, Payload};
 use super::js::{Deferred, Env, ErrorClass, JsRef, JsResult, Value};
-use crate::executor::{self, Config, Event, Executor, Outcome, SubmitError, Task, TaskCtl};
+use crate::executor::{
+    self, Config, Event, Executor, Outcome, SubmitError, Task, TaskCtl, TaskState,
+};
 use crate::kernels::{self, Input, Kernel, KernelError};
 use napi::sys;
 use parking_lot::RwLock;
@@ -19,6 +21,10 @@ use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// JS task handles are `generation * 2^32 + slot`, kept below 2^53 so they are exact doubles.
+const TAG_SLOTS: f64 = 4_294_967_296.0;
+const GENERATION_MASK: u32 = (1 << 21) - 1;
 
 /// Settlements per drain call before yielding back to the event loop.
 const DRAIN_BUDGET: usize = 1024;
@@ -83,6 +89,8 @@ struct Batch {
 struct Entry {
     /// `None` once the promise is settled; the entry stays until every chunk left the pool.
     deferred: Option<Deferred>,
+    /// Tells this entry from earlier users of the same slot in the handle given to JS.
+    generation: u32,
     waiting: Waiting,
     kernel: Kernel,
 }
@@ -170,6 +178,7 @@ pub(super) struct Core {
     close_waiters: RefCell<Vec<Deferred>>,
     default_timeout: Option<Duration>,
     last_tag: Cell<f64>,
+    generation: Cell<u32>,
 }
 
 impl Core {
@@ -298,10 +307,18 @@ impl Core {
         if !is_batch {
             let settled = match &result {
                 Some(Ok(JobOutput::One(Ok(_)))) => None,
-                Some(Ok(JobOutput::One(Err(e)))) if e.is_cancelled() => Some((
-                    Outcome::Cancelled,
-                    pool_error(env, PoolError::Closed, kernel),
-                )),
+                // Stopped on its token while the promise is pending: the deadline's Expired event
+                // was overtaken, or the pool is shutting down.
+                Some(Ok(JobOutput::One(Err(e)))) if e.is_cancelled() => {
+                    let ctl = match self.slab.borrow_mut().get(slot) {
+                        Some(Entry {
+                            waiting: Waiting::One(c),
+                            ..
+                        }) => Some(Arc::clone(c)),
+                        _ => None,
+                    };
+                    Some(stopped(env, ctl.as_deref(), kernel))
+                }
                 Some(Ok(JobOutput::One(Err(e)))) => Some(failure(e)),
                 Some(Err(p)) => Some(panic(p)),
                 // Skipped or handed back by destroy: the promise was settled when it was cancelled.
@@ -340,10 +357,12 @@ impl Core {
             if pending {
                 match result {
                     Some(Ok(JobOutput::Many(Ok(outs)))) => b.parts[chunk] = Some(outs),
-                    Some(Ok(JobOutput::Many(Err((_, e))))) if e.is_cancelled() => {}
-                    Some(Ok(JobOutput::Many(Err((_, e))))) => fail = Some(failure(&e)),
+                    Some(Ok(JobOutput::Many(Err((_, e))))) if !e.is_cancelled() => {
+                        fail = Some(failure(&e))
+                    }
                     Some(Err(p)) => fail = Some(panic(&p)),
-                    _ => {}
+                    // Stopped on its token (see the single-task case above).
+                    _ => fail = Some(stopped(env, b.ctls.get(chunk).map(|c| &**c), kernel)),
                 }
             }
             b.left == 0
@@ -372,8 +391,23 @@ impl Core {
         }
     }
 
-    fn expired(&self, env: Env, tag: u64) {
+    fn expired(&self, env: Env, tag: u64, ctl: &Arc<TaskCtl>) {
         let (slot, _) = split(tag);
+        // The task's Finished may have overtaken this event and freed (or reused) the slot.
+        let same_task = match self.slab.borrow_mut().get(slot) {
+            Some(Entry {
+                waiting: Waiting::One(c),
+                ..
+            }) => Arc::ptr_eq(c, ctl),
+            Some(Entry {
+                waiting: Waiting::Batch(b),
+                ..
+            }) => b.ctls.iter().any(|c| Arc::ptr_eq(c, ctl)),
+            None => false,
+        };
+        if !same_task {
+            return;
+        }
         let kernel = self.kernel_of(slot);
         self.settle(
             env,
@@ -428,7 +462,7 @@ impl Core {
             };
             match ev {
                 Event::Finished { tag, job, result } => self.finished(env, tag, job, result),
-                Event::Expired { tag } => self.expired(env, tag),
+                Event::Expired { tag, ctl } => self.expired(env, tag, &ctl),
                 Event::Exited { remaining } => {
                     if remaining == 0 {
                         self.all_exited(env);
@@ -440,6 +474,22 @@ impl Core {
             }
         }
         !self.backlog.borrow().is_empty()
+    }
+}
+
+/// The rejection for a pending task whose kernel stopped on its token: a timeout if its deadline
+/// expired, else the pool is shutting down.
+fn stopped(env: Env, ctl: Option<&TaskCtl>, kernel: Option<Kernel>) -> (Outcome, JsResult<Value>) {
+    if ctl.is_some_and(|c| c.state() == TaskState::TimedOut) {
+        (
+            Outcome::TimedOut,
+            pool_error(env, PoolError::Timeout, kernel),
+        )
+    } else {
+        (
+            Outcome::Cancelled,
+            pool_error(env, PoolError::Closed, kernel),
+        )
     }
 }
 
@@ -596,6 +646,7 @@ pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) ->
         default_timeout: (timeout_ms.is_finite() && timeout_ms >= 0.0)
             .then(|| Duration::from_secs_f64(timeout_ms / 1000.0)),
         last_tag: Cell::new(-1.0),
+        generation: Cell::new(0),
     });
     let name = env.string("pool")?;
     let mut tsfn = ptr::null_mut();
@@ -693,6 +744,7 @@ impl Core {
         );
         let slot = self.slab.borrow_mut().insert(Entry {
             deferred: Some(deferred),
+            generation: self.next_generation(),
             waiting: Waiting::One(Arc::clone(&task.ctl)),
             kernel,
         });
@@ -704,7 +756,7 @@ impl Core {
     fn submit(&self, env: Env, slot: u32, task: Task<Job>) {
         self.keep_alive(env);
         match self.exec.submit(task) {
-            Ok(()) => self.last_tag.set(slot as f64),
+            Ok(()) => self.set_last(slot),
             Err(SubmitError::QueueFull(t)) => {
                 t.job.release(env);
                 let kernel = self.kernel_of(slot);
@@ -844,6 +896,7 @@ impl Core {
         };
         let slot = self.slab.borrow_mut().insert(Entry {
             deferred: Some(deferred),
+            generation: self.next_generation(),
             waiting: Waiting::Batch(Box::new(batch)),
             kernel,
         });
@@ -869,7 +922,7 @@ impl Core {
             }
         }
         if !refused {
-            self.last_tag.set(slot as f64);
+            self.set_last(slot);
         }
         promise
     }
@@ -880,20 +933,34 @@ impl Core {
         if tag.is_nan() || tag < 0.0 {
             return;
         }
-        let slot = tag as u32;
+        let (slot, generation) = ((tag % TAG_SLOTS) as u32, (tag / TAG_SLOTS) as u32);
         let pending = self
             .slab
             .borrow_mut()
             .get(slot)
-            .is_some_and(|e| e.deferred.is_some());
+            .is_some_and(|e| e.generation == generation && e.deferred.is_some());
         if pending {
             self.settle(env, slot, Outcome::Cancelled, Ok(error));
             self.cancel_slot(slot);
         }
     }
 
+    /// The JS-side handle of the task just submitted, for `cancel`: slot and generation in one
+    /// exact double, so a late abort cannot hit a later task that reused the slot.
     pub fn last_tag(&self) -> f64 {
         self.last_tag.get()
+    }
+
+    fn set_last(&self, slot: u32) {
+        let generation = self.slab.borrow_mut().get(slot).map_or(0, |e| e.generation);
+        self.last_tag
+            .set(generation as f64 * TAG_SLOTS + slot as f64);
+    }
+
+    fn next_generation(&self) -> u32 {
+        let g = self.generation.get();
+        self.generation.set((g + 1) & GENERATION_MASK);
+        g
     }
 
     fn wait_exit(&self, env: Env) -> Value {

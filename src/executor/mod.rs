@@ -29,7 +29,7 @@ pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
 
 use parking_lot::{Condvar, Mutex};
 use queue::PriorityQueue;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,8 +53,8 @@ pub enum Event<J: Job> {
         result: Option<Result<J::Output, Panic>>,
     },
     /// The task's run-time deadline passed while it ran; its `Finished` follows when the kernel
-    /// notices.
-    Expired { tag: u64 },
+    /// notices (but may overtake this event). `ctl` identifies the task beyond its tag.
+    Expired { tag: u64, ctl: Arc<TaskCtl> },
     /// A worker thread exited; `remaining` threads are still alive.
     Exited { remaining: usize },
 }
@@ -117,37 +117,23 @@ pub enum SubmitError<J> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Lifecycle {
-    Running,
+    Running = 0,
     /// No new tasks; queued ones still run.
-    Closing,
+    Closing = 1,
     /// No new tasks; queue emptied, running ones asked to stop.
-    Destroying,
+    Destroying = 2,
 }
 
+/// What only workers touch, under the queue lock.
 struct State<J> {
     queue: PriorityQueue<Task<J>>,
-    /// Tasks waiting that were not cancelled (the queue may also hold cancelled ones).
-    queued: usize,
-    running: usize,
-    lifecycle: Lifecycle,
-    live_threads: usize,
+    /// An empty buffer swapped with the inbox, so neither side reallocates.
+    spare: Vec<Task<J>>,
     /// Parked workers, and how many of them were already sent a wake-up.
     sleepers: usize,
     wakeups: usize,
-    /// Workers spinning for new work before they park (at most one).
-    searching: usize,
-}
-
-impl<J> State<J> {
-    /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
-    /// than a trivial task, so submitters leave it to a spinning worker whenever there is one.
-    fn wake_one(&mut self, work: &Condvar) {
-        if self.searching == 0 && self.sleepers > self.wakeups {
-            self.wakeups += 1;
-            work.notify_one();
-        }
-    }
 }
 
 /// How long an idle worker spins for new work before parking. Catching the next submission
@@ -160,11 +146,33 @@ struct Deadlines {
     stop: bool,
 }
 
+/// The pool's shared inner.
+///
+/// Submitters only push to `inbox` (a short critical section nobody else holds for long);
+/// workers move the inbox into the priority queue under `state`, which submitters never take
+/// except to wake a parked worker. This keeps the JS thread off the lock the workers contend on.
+///
+/// # Memory ordering
+/// `inbox_len` and `parked` form a Dekker pair (both `SeqCst`): a submitter publishes its task
+/// (`inbox_len`) then reads `parked`; a worker about to park publishes `parked` then re-reads
+/// `inbox_len` under `state`. One of them sees the other, so a task is never left with every
+/// worker asleep. The counters `queued`, `running`, `searching` are otherwise `Relaxed` hints.
 pub(crate) struct Shared<J: Job> {
+    inbox: Mutex<Vec<Task<J>>>,
+    inbox_len: AtomicUsize,
     state: Mutex<State<J>>,
     work: Condvar,
     /// Physical queue length, mirrored outside the lock for the spinning worker.
     pending: AtomicUsize,
+    /// Waiting tasks not cancelled (inbox + queue), for `maxQueue` and `queueSize`.
+    queued: AtomicUsize,
+    running: AtomicUsize,
+    /// Workers spinning for new work (at most one).
+    searching: AtomicUsize,
+    /// `sleepers - wakeups`: parked workers nobody has woken yet.
+    parked: AtomicUsize,
+    lifecycle: AtomicU8,
+    live_threads: AtomicUsize,
     events: Mutex<Vec<Event<J>>>,
     wake: Box<dyn Fn() + Send + Sync>,
     /// Set by destroy: every running task's token reports cancelled.
@@ -188,18 +196,22 @@ impl<J: Job> Executor<J> {
         assert!(config.threads >= 1, "a pool needs at least one thread");
         worker::quiet_pool_thread_panics(&config.thread_name);
         let shared = Arc::new(Shared {
+            inbox: Mutex::new(Vec::new()),
+            inbox_len: AtomicUsize::new(0),
             state: Mutex::new(State {
                 queue: PriorityQueue::default(),
-                queued: 0,
-                running: 0,
-                lifecycle: Lifecycle::Running,
-                live_threads: 0,
+                spare: Vec::new(),
                 sleepers: 0,
                 wakeups: 0,
-                searching: 0,
             }),
             work: Condvar::new(),
             pending: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            lifecycle: AtomicU8::new(Lifecycle::Running as u8),
+            live_threads: AtomicUsize::new(0),
             events: Mutex::new(Vec::new()),
             wake: Box::new(wake),
             abort: AtomicBool::new(false),
@@ -224,17 +236,29 @@ impl<J: Job> Executor<J> {
 
     /// Queues a task, or hands it back if the pool is closed or the queue is full.
     pub fn submit(&self, task: Task<J>) -> Result<(), SubmitError<J>> {
-        let mut st = self.shared.state.lock();
-        if st.lifecycle != Lifecycle::Running {
-            return Err(SubmitError::Closed(task));
+        let sh = &*self.shared;
+        {
+            // Lifecycle changes happen under this lock too, so no task slips in after close.
+            let mut inbox = sh.inbox.lock();
+            if sh.lifecycle() != Lifecycle::Running {
+                return Err(SubmitError::Closed(task));
+            }
+            let max = sh.config.max_queue;
+            if sh
+                .queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                    (q < max).then_some(q + 1)
+                })
+                .is_err()
+            {
+                return Err(SubmitError::QueueFull(task));
+            }
+            inbox.push(task);
+            sh.inbox_len.store(inbox.len(), Ordering::SeqCst);
         }
-        if st.queued >= self.shared.config.max_queue {
-            return Err(SubmitError::QueueFull(task));
+        if sh.searching.load(Ordering::SeqCst) == 0 && sh.parked.load(Ordering::SeqCst) > 0 {
+            sh.state.lock().wake_one(sh);
         }
-        st.queue.push(task.priority, task);
-        st.queued += 1;
-        self.shared.pending.store(st.queue.len(), Ordering::Relaxed);
-        st.wake_one(&self.shared.work);
         Ok(())
     }
 
@@ -242,36 +266,51 @@ impl<J: Job> Executor<J> {
     /// once); a running one sees its token cancelled. Returns the state it was cancelled from,
     /// or `None` if it had already finished.
     pub fn cancel(&self, ctl: &TaskCtl) -> Option<TaskState> {
-        // Under the lock so that `queued` and the worker's Queued → Running stay consistent.
-        let mut st = self.shared.state.lock();
         let from = ctl.cancel();
         if from == Some(TaskState::Queued) {
-            st.queued -= 1;
+            // The CAS makes this exclusive with the worker's Queued → Running.
+            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
         }
         from
     }
 
     /// Stops accepting tasks; queued and running ones finish, then the threads exit.
     pub fn close(&self) {
-        let mut st = self.shared.state.lock();
-        if st.lifecycle == Lifecycle::Running {
-            st.lifecycle = Lifecycle::Closing;
+        let sh = &*self.shared;
+        {
+            let _inbox = sh.inbox.lock();
+            let _ = sh.lifecycle.compare_exchange(
+                Lifecycle::Running as u8,
+                Lifecycle::Closing as u8,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
         }
-        drop(st);
-        self.shared.work.notify_all();
+        let _st = sh.state.lock();
+        sh.work.notify_all();
     }
 
     /// Stops accepting tasks, asks running tasks to stop, and hands back every queued task
     /// (their jobs are not run). Idempotent: later calls return nothing.
     pub fn destroy(&self) -> Vec<Task<J>> {
-        let mut st = self.shared.state.lock();
-        st.lifecycle = Lifecycle::Destroying;
-        self.shared.abort.store(true, Ordering::Relaxed);
-        let drained = st.queue.drain();
-        st.queued = 0;
-        self.shared.pending.store(0, Ordering::Relaxed);
-        drop(st);
-        self.shared.work.notify_all();
+        let sh = &*self.shared;
+        let mut drained = {
+            let mut inbox = sh.inbox.lock();
+            sh.lifecycle
+                .store(Lifecycle::Destroying as u8, Ordering::SeqCst);
+            sh.inbox_len.store(0, Ordering::SeqCst);
+            std::mem::take(&mut *inbox)
+        };
+        sh.abort.store(true, Ordering::Relaxed);
+        {
+            let mut st = sh.state.lock();
+            let mut queued = st.queue.drain();
+            queued.append(&mut drained);
+            drained = queued;
+            sh.pending.store(0, Ordering::Relaxed);
+            sh.work.notify_all();
+        }
+        sh.queued.store(0, Ordering::Relaxed);
         for t in &drained {
             t.ctl.cancel();
         }
@@ -294,25 +333,38 @@ impl<J: Job> Executor<J> {
 
     /// Threads that have not exited yet.
     pub fn live_threads(&self) -> usize {
-        self.shared.state.lock().live_threads
+        self.shared.live_threads.load(Ordering::Acquire)
     }
 
     /// Tasks waiting (not counting cancelled ones).
     pub fn queued(&self) -> usize {
-        self.shared.state.lock().queued
+        self.shared.queued.load(Ordering::Relaxed)
     }
 
     /// Tasks executing now.
     pub fn running(&self) -> usize {
-        self.shared.state.lock().running
+        self.shared.running.load(Ordering::Relaxed)
     }
 
     pub fn is_closed(&self) -> bool {
-        self.shared.state.lock().lifecycle != Lifecycle::Running
+        self.shared.lifecycle() != Lifecycle::Running
     }
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+}
+
+impl<J> State<J> {
+    /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
+    /// than a trivial task, so it is left to a spinning worker whenever there is one.
+    fn wake_one<J2: Job>(&mut self, sh: &Shared<J2>) {
+        if sh.searching.load(Ordering::SeqCst) == 0 && self.sleepers > self.wakeups {
+            self.wakeups += 1;
+            sh.parked
+                .store(self.sleepers - self.wakeups, Ordering::SeqCst);
+            sh.work.notify_one();
+        }
     }
 }
 
@@ -324,6 +376,14 @@ impl<J: Job> Drop for Executor<J> {
 }
 
 impl<J: Job> Shared<J> {
+    fn lifecycle(&self) -> Lifecycle {
+        match self.lifecycle.load(Ordering::SeqCst) {
+            0 => Lifecycle::Running,
+            1 => Lifecycle::Closing,
+            _ => Lifecycle::Destroying,
+        }
+    }
+
     fn push_event(&self, e: Event<J>) {
         let was_empty = {
             let mut ev = self.events.lock();

@@ -72,7 +72,7 @@ fn finished(exec: &Executor<TestJob>, n: usize, side: &mut Side) -> Done {
         for e in buf.drain(..) {
             match e {
                 Event::Finished { tag, result, .. } => out.push((tag, result)),
-                Event::Expired { tag } => side.expired.push(tag),
+                Event::Expired { tag, .. } => side.expired.push(tag),
                 Event::Exited { remaining } => side.exited.push(remaining),
             }
         }

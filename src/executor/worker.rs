@@ -1,10 +1,10 @@
 //! The worker loop and the deadline watcher.
 
 use super::task::CancelToken;
-use super::{Event, Job, Lifecycle, Panic, Shared, Task, SPIN};
+use super::{Event, Job, Lifecycle, Panic, Shared, State, Task, SPIN};
 use parking_lot::MutexGuard;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,12 +32,12 @@ pub(super) fn spawn<J: Job>(shared: &Arc<Shared<J>>, index: usize) -> std::io::R
     if let Some(size) = shared.config.stack_size {
         b = b.stack_size(size);
     }
-    shared.state.lock().live_threads += 1;
+    shared.live_threads.fetch_add(1, Relaxed);
     let s = Arc::clone(shared);
     match b.spawn(move || run_worker(&s, index)) {
         Ok(_) => Ok(()),
         Err(e) => {
-            shared.state.lock().live_threads -= 1;
+            shared.live_threads.fetch_sub(1, Relaxed);
             Err(e)
         }
     }
@@ -54,38 +54,64 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
     let mut st = shared.state.lock();
     let mut spun = false;
     loop {
-        if st.lifecycle == Lifecycle::Destroying {
+        let lifecycle = shared.lifecycle();
+        if lifecycle == Lifecycle::Destroying {
             return Next::Exit;
+        }
+        if shared.inbox_len.load(SeqCst) > 0 {
+            take_inbox(shared, &mut st);
         }
         if let Some(task) = st.queue.pop() {
             shared.pending.store(st.queue.len(), Relaxed);
             if !st.queue.is_empty() {
                 // More work than this worker: bring in a parked one.
-                st.wake_one(&shared.work);
+                st.wake_one(shared);
             }
             if task.ctl.start() {
-                st.queued -= 1;
-                st.running += 1;
+                shared.queued.fetch_sub(1, Relaxed);
+                shared.running.fetch_add(1, Relaxed);
                 return Next::Run(task);
             }
             return Next::Skip(task);
         }
-        if st.lifecycle == Lifecycle::Closing {
+        if lifecycle == Lifecycle::Closing {
+            // Submissions stopped before Closing was set, and the inbox was just emptied.
             return Next::Exit;
         }
-        if !spun && st.searching == 0 {
+        if !spun && shared.searching.load(SeqCst) == 0 {
             spun = true;
-            st.searching += 1;
+            shared.searching.fetch_add(1, SeqCst);
             MutexGuard::unlocked(&mut st, || spin_for_work(shared));
-            st.searching -= 1;
+            shared.searching.fetch_sub(1, SeqCst);
             continue;
         }
         st.sleepers += 1;
-        shared.work.wait(&mut st);
+        shared.parked.store(st.sleepers - st.wakeups, SeqCst);
+        // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
+        if shared.inbox_len.load(SeqCst) == 0 && shared.lifecycle() == lifecycle {
+            shared.work.wait(&mut st);
+        }
         st.sleepers -= 1;
         st.wakeups = st.wakeups.saturating_sub(1);
+        shared
+            .parked
+            .store(st.sleepers.saturating_sub(st.wakeups), SeqCst);
         spun = false;
     }
+}
+
+/// Moves submitted tasks into the priority queue (under the queue lock).
+fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
+    let mut batch = std::mem::take(&mut st.spare);
+    {
+        let mut inbox = shared.inbox.lock();
+        std::mem::swap(&mut *inbox, &mut batch);
+        shared.inbox_len.store(0, SeqCst);
+    }
+    for t in batch.drain(..) {
+        st.queue.push(t.priority, t);
+    }
+    st.spare = batch;
 }
 
 /// Spins up to `SPIN` until the queue looks non-empty (checked again under the lock).
@@ -93,7 +119,7 @@ fn spin_for_work<J: Job>(shared: &Shared<J>) {
     let until = Instant::now() + SPIN;
     loop {
         for _ in 0..256 {
-            if shared.pending.load(Relaxed) > 0 {
+            if shared.pending.load(Relaxed) > 0 || shared.inbox_len.load(Relaxed) > 0 {
                 return;
             }
             std::hint::spin_loop();
@@ -141,18 +167,14 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
         metrics
             .busy_ns
             .fetch_add(elapsed.as_nanos() as u64, Relaxed);
-        shared.state.lock().running -= 1;
+        shared.running.fetch_sub(1, Relaxed);
         shared.push_event(Event::Finished {
             tag: task.tag,
             job: task.job,
             result: Some(result),
         });
     }
-    let remaining = {
-        let mut st = shared.state.lock();
-        st.live_threads -= 1;
-        st.live_threads
-    };
+    let remaining = shared.live_threads.fetch_sub(1, AcqRel) - 1;
     if remaining == 0 {
         shared.deadlines.lock().stop = true;
         shared.deadline_cv.notify_all();
@@ -202,7 +224,10 @@ fn watch_deadlines<J: Job>(shared: &Shared<J>) {
             if let Some((at, tag, ctl)) = slot {
                 if *at <= now {
                     if ctl.expire() {
-                        shared.push_event(Event::Expired { tag: *tag });
+                        shared.push_event(Event::Expired {
+                            tag: *tag,
+                            ctl: Arc::clone(ctl),
+                        });
                     }
                     *slot = None;
                 } else {
