@@ -102,24 +102,6 @@ pub(super) enum Outputs {
     Numbers(Vec<f64>),
 }
 
-impl Outputs {
-    fn push(&mut self, out: Output) {
-        match (self, out) {
-            (Outputs::Numbers(v), Output::Number(n)) => v.push(n),
-            (Outputs::Values(v), out) => v.push(out),
-            (this @ Outputs::Numbers(_), out) => {
-                let Outputs::Numbers(nums) = std::mem::replace(this, Outputs::Values(Vec::new()))
-                else {
-                    unreachable!()
-                };
-                let mut vals: Vec<Output> = nums.into_iter().map(Output::Number).collect();
-                vals.push(out);
-                *this = Outputs::Values(vals);
-            }
-        }
-    }
-}
-
 impl Job {
     pub fn new(kernel: Kernel, payload: Payload, readers: &Arc<InPlaceReaders>) -> Self {
         let in_place = match &payload {
@@ -157,24 +139,45 @@ impl executor::Job for Job {
             Payload::Many(inputs) => JobOutput::Many(run_all(
                 self.kernel,
                 inputs.iter().map(Owned::view),
-                Outputs::Values(Vec::with_capacity(inputs.len())),
+                Vec::with_capacity(inputs.len()),
                 token,
             )),
-            Payload::Numbers(nums) => JobOutput::Many(run_all(
-                self.kernel,
-                nums.iter().map(|&n| Input::Number(n)),
-                Outputs::Numbers(Vec::with_capacity(nums.len())),
-                token,
-            )),
+            Payload::Numbers(nums) => JobOutput::Many(run_numbers(self.kernel, nums, token)),
         }
     }
+}
+
+/// The numbers fast path: outputs stay unboxed while every output is a number.
+fn run_numbers(
+    kernel: Kernel,
+    nums: &[f64],
+    token: &CancelToken<'_>,
+) -> Result<Outputs, (usize, KernelError)> {
+    let mut out = Vec::with_capacity(nums.len());
+    for (i, &n) in nums.iter().enumerate() {
+        if i % 64 == 0 && token.is_cancelled() {
+            return Err((i, KernelError::cancelled()));
+        }
+        match kernels::run(kernel, &Input::Number(n), token) {
+            Ok(Output::Number(x)) => out.push(x),
+            Ok(other) => {
+                // Not a numeric kernel after all: finish generically.
+                let mut values: Vec<Output> = out.into_iter().map(Output::Number).collect();
+                values.push(other);
+                let rest = nums[i + 1..].iter().map(|&n| Input::Number(n));
+                return run_all(kernel, rest, values, token).map_err(|(j, e)| (i + 1 + j, e));
+            }
+            Err(e) => return Err((i, e)),
+        }
+    }
+    Ok(Outputs::Numbers(out))
 }
 
 /// Runs `kernel` over a chunk in order, stopping at the first failure or cancellation.
 fn run_all<'a>(
     kernel: Kernel,
     inputs: impl Iterator<Item = Input<'a>>,
-    mut out: Outputs,
+    mut out: Vec<Output>,
     token: &CancelToken<'_>,
 ) -> Result<Outputs, (usize, KernelError)> {
     for (i, input) in inputs.enumerate() {
@@ -183,7 +186,7 @@ fn run_all<'a>(
         }
         out.push(kernels::run(kernel, &input, token).map_err(|e| (i, e))?);
     }
-    Ok(out)
+    Ok(Outputs::Values(out))
 }
 
 struct Reading<'a>(&'a InPlaceReaders);

@@ -224,23 +224,36 @@ impl Env {
         }))
     }
 
-    /// A new `Float64Array` holding a copy of `values`.
-    pub fn float64_array(self, values: &[f64]) -> JsResult<Value> {
-        let bytes = std::mem::size_of_val(values);
+    /// A new `Float64Array` of `len` elements, filled with the concatenated `parts` (whose
+    /// lengths add up to at most `len`; the rest stays zero).
+    pub fn float64_array<'a>(
+        self,
+        len: usize,
+        parts: impl Iterator<Item = &'a [f64]>,
+    ) -> JsResult<Value> {
         let (mut ab, mut data, mut out) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-        // SAFETY: env invariant; Node allocates `bytes` writable bytes at `data`, which we fill
-        // from a slice of exactly that size before any JS can see the array.
+        // SAFETY: env invariant; Node allocates `len * 8` zeroed, writable, suitably aligned
+        // bytes at `data`; we write within them before any JS can see the array.
         unsafe {
             ok(sys::napi_create_arraybuffer(
-                self.0, bytes, &mut data, &mut ab,
+                self.0,
+                len * 8,
+                &mut data,
+                &mut ab,
             ))?;
-            if bytes > 0 {
-                ptr::copy_nonoverlapping(values.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes);
+            let dst = data.cast::<f64>();
+            let mut at = 0usize;
+            for p in parts {
+                let n = p.len().min(len - at);
+                if n > 0 {
+                    ptr::copy_nonoverlapping(p.as_ptr(), dst.add(at), n);
+                }
+                at += n;
             }
             ok(sys::napi_create_typedarray(
                 self.0,
                 sys::TypedarrayType::float64_array,
-                values.len(),
+                len,
                 ab,
                 0,
                 &mut out,

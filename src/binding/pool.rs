@@ -498,13 +498,11 @@ fn stopped(env: Env, ctl: Option<&TaskCtl>, kernel: Option<Kernel>) -> (Outcome,
 fn batch_array(env: Env, b: Batch) -> JsResult<Value> {
     let parts: Vec<Outputs> = b.parts.into_iter().flatten().collect();
     if parts.iter().all(|p| matches!(p, Outputs::Numbers(_))) {
-        let mut all = Vec::with_capacity(b.inputs);
-        for p in &parts {
-            if let Outputs::Numbers(v) = p {
-                all.extend_from_slice(v);
-            }
-        }
-        return env.float64_array(&all);
+        let slices = parts.iter().filter_map(|p| match p {
+            Outputs::Numbers(v) => Some(v.as_slice()),
+            Outputs::Values(_) => None,
+        });
+        return env.float64_array(b.inputs, slices);
     }
     // Start empty and append: V8 gives `new Array(n)` slow dictionary elements for large n.
     let arr = env.array(0)?;
