@@ -111,18 +111,39 @@ function kernelId(kernel) {
   return codeError(Error, 'ERR_POOL_UNKNOWN_KERNEL', `Unknown kernel '${kernel}'. Known kernels: ${PUBLIC_KERNELS.join(', ')}`)
 }
 
-function withSignal(handle, promise, signal) {
-  const tag = native.lastTag(handle)
-  if (tag < 0) return promise // rejected before it was queued
-  const onAbort = () => native.cancel(handle, tag, new AbortError(undefined, { cause: signal.reason }))
-  signal.addEventListener('abort', onAbort, { once: true })
-  const cleanup = () => signal.removeEventListener('abort', onAbort)
-  promise.then(cleanup, cleanup)
-  return promise
-}
-
 class WorkerPool extends EventEmitter {
   #handle
+  // AbortSignal → { tags, onAbort }: one 'abort' listener per signal however many tasks share
+  // it (no MaxListenersExceededWarning), removed when its last task settles.
+  #signals = new WeakMap()
+
+  #watch(promise, signal) {
+    const handle = this.#handle
+    const tag = native.lastTag(handle)
+    if (tag < 0) return promise // rejected before it was queued
+    let w = this.#signals.get(signal)
+    if (w === undefined) {
+      const tags = new Set()
+      const onAbort = () => {
+        this.#signals.delete(signal)
+        for (const t of tags) native.cancel(handle, t, new AbortError(undefined, { cause: signal.reason }))
+        tags.clear()
+      }
+      w = { tags, onAbort }
+      this.#signals.set(signal, w)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    w.tags.add(tag)
+    const settled = () => {
+      w.tags.delete(tag)
+      if (w.tags.size === 0 && this.#signals.get(signal) === w) {
+        this.#signals.delete(signal)
+        signal.removeEventListener('abort', w.onAbort)
+      }
+    }
+    promise.then(settled, settled)
+    return promise
+  }
 
   /**
    * @param {{ threads?: number, maxQueue?: number, timeout?: number }} [options]
@@ -154,7 +175,7 @@ class WorkerPool extends EventEmitter {
     const [priority, timeout, signal] = parsed
     if (signal === undefined) return native.run(this.#handle, id, input, priority, timeout)
     if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return withSignal(this.#handle, native.run(this.#handle, id, input, priority, timeout), signal)
+    return this.#watch(native.run(this.#handle, id, input, priority, timeout), signal)
   }
 
   runBatch(kernel, inputs, options) {
@@ -169,7 +190,7 @@ class WorkerPool extends EventEmitter {
     const [priority, timeout, signal] = parsed
     if (signal === undefined) return batch(this.#handle, id, inputs, priority, timeout)
     if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return withSignal(this.#handle, batch(this.#handle, id, inputs, priority, timeout), signal)
+    return this.#watch(batch(this.#handle, id, inputs, priority, timeout), signal)
   }
 
   /** Stops accepting tasks, lets queued and running ones finish; resolves when threads exited. */

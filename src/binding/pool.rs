@@ -422,6 +422,7 @@ impl Core {
         if self.exited.replace(true) {
             return;
         }
+        self.exec.join_exited();
         for d in self.close_waiters.borrow_mut().drain(..) {
             let _ = env.settle(d, true, env.undefined());
             self.let_go(env);

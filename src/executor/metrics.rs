@@ -131,6 +131,8 @@ pub struct WorkerMetrics {
     pub tasks: AtomicU64,
     pub panics: AtomicU64,
     pub busy_ns: AtomicU64,
+    /// When the current task started, in ns since `Metrics::epoch`, plus one; 0 while idle.
+    pub busy_since: AtomicU64,
 }
 
 /// How a task settled, as counted in `stats()`.
@@ -150,6 +152,7 @@ pub struct Metrics {
     cancelled: AtomicU64,
     timed_out: AtomicU64,
     started: parking_lot::Mutex<Instant>,
+    epoch: Instant,
 }
 
 /// A point-in-time copy of the pool's counters.
@@ -174,6 +177,7 @@ impl Metrics {
             cancelled: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
             started: parking_lot::Mutex::new(Instant::now()),
+            epoch: Instant::now(),
         }
     }
 
@@ -193,9 +197,36 @@ impl Metrics {
         self.completed.load(Relaxed)
     }
 
+    /// Marks a worker busy from `at` (for utilization while long tasks run).
+    pub(crate) fn task_started(&self, worker: usize, at: Instant) {
+        let ns = at.saturating_duration_since(self.epoch).as_nanos() as u64;
+        self.workers[worker].busy_since.store(ns + 1, Relaxed);
+    }
+
+    pub(crate) fn task_ended(&self, worker: usize) {
+        self.workers[worker].busy_since.store(0, Relaxed);
+    }
+
     pub fn utilization(&self) -> f64 {
-        let elapsed = self.started.lock().elapsed().as_nanos() as f64;
-        let busy: u64 = self.workers.iter().map(|w| w.busy_ns.load(Relaxed)).sum();
+        let started = *self.started.lock();
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(started).as_nanos() as f64;
+        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+        let reset_ns = started.saturating_duration_since(self.epoch).as_nanos() as u64;
+        // Finished tasks, plus the part of each running task since the last reset.
+        let busy: u64 = self
+            .workers
+            .iter()
+            .map(|w| {
+                let since = w.busy_since.load(Relaxed);
+                let running = if since == 0 {
+                    0
+                } else {
+                    now_ns.saturating_sub((since - 1).max(reset_ns))
+                };
+                w.busy_ns.load(Relaxed) + running
+            })
+            .sum();
         if elapsed <= 0.0 || self.workers.is_empty() {
             return 0.0;
         }

@@ -88,7 +88,8 @@ impl<J> Task<J> {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub threads: usize,
-    /// Tasks allowed to wait (running ones not counted); `usize::MAX` for no bound.
+    /// Tasks allowed to wait for a thread (running ones, and ones an idle thread is about to
+    /// take, not counted); `usize::MAX` for no bound.
     pub max_queue: usize,
     pub thread_name: String,
     pub stack_size: Option<usize>,
@@ -173,6 +174,8 @@ pub(crate) struct Shared<J: Job> {
     parked: AtomicUsize,
     lifecycle: AtomicU8,
     live_threads: AtomicUsize,
+    /// Join handles of the workers and the deadline watcher, joined by `join_exited`.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     events: Mutex<Vec<Event<J>>>,
     wake: Box<dyn Fn() + Send + Sync>,
     /// Set by destroy: every running task's token reports cancelled.
@@ -212,6 +215,7 @@ impl<J: Job> Executor<J> {
             parked: AtomicUsize::new(0),
             lifecycle: AtomicU8::new(Lifecycle::Running as u8),
             live_threads: AtomicUsize::new(0),
+            threads: Mutex::new(Vec::new()),
             events: Mutex::new(Vec::new()),
             wake: Box::new(wake),
             abort: AtomicBool::new(false),
@@ -243,14 +247,18 @@ impl<J: Job> Executor<J> {
             if sh.lifecycle() != Lifecycle::Running {
                 return Err(SubmitError::Closed(task));
             }
-            let max = sh.config.max_queue;
-            if sh
+            // Only tasks beyond the free threads wait; `maxQueue` bounds those.
+            let free = sh
+                .config
+                .threads
+                .saturating_sub(sh.running.load(Ordering::Relaxed));
+            let limit = sh.config.max_queue.saturating_add(free);
+            let reserved = sh
                 .queued
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
-                    (q < max).then_some(q + 1)
-                })
-                .is_err()
-            {
+                    (q < limit).then_some(q + 1)
+                });
+            if reserved.is_err() {
                 return Err(SubmitError::QueueFull(task));
             }
             inbox.push(task);
@@ -329,6 +337,19 @@ impl<J: Job> Executor<J> {
 
     pub fn threads(&self) -> usize {
         self.shared.config.threads
+    }
+
+    /// Joins every thread once the last worker has reported `Exited` (they are returning by
+    /// then, so this waits microseconds): after it, no pool thread exists. Does nothing while
+    /// workers are alive, so it never blocks on a running kernel.
+    pub fn join_exited(&self) {
+        if self.live_threads() > 0 {
+            return;
+        }
+        let handles = std::mem::take(&mut *self.shared.threads.lock());
+        for h in handles {
+            let _ = h.join();
+        }
     }
 
     /// Threads that have not exited yet.

@@ -42,18 +42,24 @@ impl<T> PriorityQueue<T> {
     }
 
     pub(crate) fn pop(&mut self) -> Option<T> {
-        let only_level = self.levels.len() == 1;
-        let mut level = self.levels.first_entry()?;
-        let item = level.get_mut().pop_front();
-        // Keep the last level's deque (and its buffer) around: with one priority in use the queue
-        // empties and refills constantly.
-        if level.get().is_empty() && !only_level {
+        loop {
+            let only_level = self.levels.len() == 1;
+            let mut level = self.levels.first_entry()?;
+            if let Some(item) = level.get_mut().pop_front() {
+                // Keep the last level's deque (and its buffer) around: with one priority in use
+                // the queue empties and refills constantly.
+                if level.get().is_empty() && !only_level {
+                    level.remove();
+                }
+                self.len -= 1;
+                return Some(item);
+            }
+            // An empty level kept from when it was the only one: drop it and look further.
+            if only_level {
+                return None;
+            }
             level.remove();
         }
-        if item.is_some() {
-            self.len -= 1;
-        }
-        item
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -90,6 +96,19 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(order, ["f-huge", "b5", "e5", "a0", "c0", "d-1.5"]);
         assert_eq!(q.len(), 0);
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn a_kept_empty_level_does_not_hide_lower_ones() {
+        let mut q = PriorityQueue::default();
+        q.push(0.0, "a");
+        assert_eq!(q.pop(), Some("a")); // level 0 stays, empty
+        q.push(-1e300, "low");
+        q.push(-5.0, "mid");
+        assert_eq!(q.drain(), ["mid", "low"]);
+        q.push(3.0, "x");
+        assert_eq!(q.pop(), Some("x"));
         assert_eq!(q.pop(), None);
     }
 

@@ -172,12 +172,23 @@ fn bounded_queue_rejects_past_the_limit() {
 }
 
 #[test]
-fn zero_max_queue_accepts_nothing_waiting() {
+fn zero_max_queue_runs_on_idle_threads_but_lets_nothing_wait() {
     let (exec, _) = pool(1, 0);
+    let gate = Arc::new(AtomicBool::new(false));
+    // An idle thread takes it: it never waits.
+    assert!(exec
+        .submit(task(0, TestJob::Gate(Arc::clone(&gate)), 0.0))
+        .is_ok());
+    while exec.running() == 0 {
+        std::thread::yield_now();
+    }
+    // Now it would have to wait.
     assert!(matches!(
-        exec.submit(task(0, TestJob::Value(0), 0.0)),
+        exec.submit(task(1, TestJob::Value(0), 0.0)),
         Err(SubmitError::QueueFull(_))
     ));
+    gate.store(true, Ordering::Release);
+    finished(&exec, 1, &mut Side::default());
 }
 
 #[test]
@@ -324,6 +335,8 @@ fn close_runs_queued_work_then_exits() {
     let mut rem = wait_exit(&exec, side);
     rem.sort();
     assert_eq!(rem, [0, 1]);
+    exec.join_exited();
+    assert!(exec.shared.threads.lock().is_empty(), "every thread joined");
 }
 
 #[test]

@@ -35,7 +35,10 @@ pub(super) fn spawn<J: Job>(shared: &Arc<Shared<J>>, index: usize) -> std::io::R
     shared.live_threads.fetch_add(1, Relaxed);
     let s = Arc::clone(shared);
     match b.spawn(move || run_worker(&s, index)) {
-        Ok(_) => Ok(()),
+        Ok(h) => {
+            shared.threads.lock().push(h);
+            Ok(())
+        }
         Err(e) => {
             shared.live_threads.fetch_sub(1, Relaxed);
             Err(e)
@@ -68,8 +71,9 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
                 st.wake_one(shared);
             }
             if task.ctl.start() {
-                shared.queued.fetch_sub(1, Relaxed);
+                // Running first: `submit` may briefly over-count, never under-count.
                 shared.running.fetch_add(1, Relaxed);
+                shared.queued.fetch_sub(1, Relaxed);
                 return Next::Run(task);
             }
             return Next::Skip(task);
@@ -146,6 +150,7 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
             Next::Exit => break,
         };
         let start = Instant::now();
+        shared.metrics.task_started(index, start);
         metrics
             .wait_time
             .record(start.saturating_duration_since(task.enqueued));
@@ -162,6 +167,7 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
             shared.deadlines.lock().slots[index] = None;
         }
         task.ctl.finish();
+        shared.metrics.task_ended(index);
         metrics.run_time.record(elapsed);
         metrics.tasks.fetch_add(1, Relaxed);
         metrics
@@ -201,11 +207,13 @@ fn arm_deadline<J: Job>(
 ) {
     shared.watcher_started.call_once(|| {
         let s = Arc::clone(shared);
-        let name = format!("{}-deadlines", shared.config.thread_name);
         // If the watcher cannot start, deadlines are not enforced; the task still runs.
-        let _ = std::thread::Builder::new()
-            .name(name)
+        let spawned = std::thread::Builder::new()
+            .name("pool-timer".into())
             .spawn(move || watch_deadlines(&s));
+        if let Ok(h) = spawned {
+            shared.threads.lock().push(h);
+        }
     });
     shared.deadlines.lock().slots[index] = Some((at, tag, Arc::clone(ctl)));
     shared.deadline_cv.notify_one();
