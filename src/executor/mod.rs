@@ -137,6 +137,18 @@ struct State<J> {
     wakeups: usize,
 }
 
+/// Keeps a group of fields on its own cache lines (two, for adjacent-line prefetch), so that the
+/// submitting thread and the workers do not invalidate each other's lines on every task.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// How long an idle worker spins for new work before parking. Catching the next submission
 /// without a futex round trip is what keeps one-at-a-time round trips short; only one worker
 /// spins at a time so the JS thread keeps a core.
@@ -157,34 +169,52 @@ struct Deadlines {
 /// `inbox_len` and `parked` form a Dekker pair (both `SeqCst`): a submitter publishes its task
 /// (`inbox_len`) then reads `parked`; a worker about to park publishes `parked` then re-reads
 /// `inbox_len` under `state`. One of them sees the other, so a task is never left with every
-/// worker asleep. The counters `queued`, `running`, `searching` are otherwise `Relaxed` hints.
+/// worker asleep. The counters `admitted`, `left`, `running`, `searching` are otherwise
+/// `Relaxed` hints.
 pub(crate) struct Shared<J: Job> {
-    inbox: Mutex<Vec<Task<J>>>,
-    inbox_len: AtomicUsize,
-    state: Mutex<State<J>>,
+    /// Written by submitters on every task.
+    submit: Padded<SubmitSide<J>>,
+    /// Written by workers on every task (kept off the submitters' cache lines).
+    state: Padded<Mutex<State<J>>>,
     work: Condvar,
-    /// Physical queue length, mirrored outside the lock for the spinning worker.
-    pending: AtomicUsize,
-    /// Waiting tasks not cancelled (inbox + queue), for `maxQueue` and `queueSize`.
-    queued: AtomicUsize,
-    running: AtomicUsize,
-    /// Workers spinning for new work (at most one).
-    searching: AtomicUsize,
-    /// `sleepers - wakeups`: parked workers nobody has woken yet.
-    parked: AtomicUsize,
+    progress: Padded<Progress>,
+    /// Written only when workers go idle or wake; read by submitters.
+    idle: Padded<Idle>,
     lifecycle: AtomicU8,
     live_threads: AtomicUsize,
     /// Join handles of the workers and the deadline watcher, joined by `join_exited`.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    events: Mutex<Vec<Event<J>>>,
+    events: Padded<Mutex<Vec<Event<J>>>>,
     wake: Box<dyn Fn() + Send + Sync>,
-    /// Set by destroy: every running task's token reports cancelled.
-    abort: AtomicBool,
+    /// Set by destroy: every running task's token reports cancelled. Read by kernels' polls.
+    abort: Padded<AtomicBool>,
     deadlines: Mutex<Deadlines>,
     deadline_cv: Condvar,
     watcher_started: std::sync::Once,
     metrics: Metrics,
     config: Config,
+}
+
+struct SubmitSide<J> {
+    inbox: Mutex<Vec<Task<J>>>,
+    inbox_len: AtomicUsize,
+    /// Tasks ever accepted; `admitted - left` is the number waiting.
+    admitted: AtomicUsize,
+}
+
+struct Progress {
+    /// Physical queue length, mirrored outside the lock for the spinning worker.
+    pending: AtomicUsize,
+    /// Tasks that stopped waiting: started, or cancelled while queued.
+    left: AtomicUsize,
+    running: AtomicUsize,
+}
+
+struct Idle {
+    /// Workers spinning for new work (at most one).
+    searching: AtomicUsize,
+    /// `sleepers - wakeups`: parked workers nobody has woken yet.
+    parked: AtomicUsize,
 }
 
 /// Handle to a running pool. See the module docs.
@@ -199,26 +229,33 @@ impl<J: Job> Executor<J> {
         assert!(config.threads >= 1, "a pool needs at least one thread");
         worker::quiet_pool_thread_panics(&config.thread_name);
         let shared = Arc::new(Shared {
-            inbox: Mutex::new(Vec::new()),
-            inbox_len: AtomicUsize::new(0),
-            state: Mutex::new(State {
+            submit: Padded(SubmitSide {
+                inbox: Mutex::new(Vec::new()),
+                inbox_len: AtomicUsize::new(0),
+                admitted: AtomicUsize::new(0),
+            }),
+            state: Padded(Mutex::new(State {
                 queue: PriorityQueue::default(),
                 spare: Vec::new(),
                 sleepers: 0,
                 wakeups: 0,
-            }),
+            })),
             work: Condvar::new(),
-            pending: AtomicUsize::new(0),
-            queued: AtomicUsize::new(0),
-            running: AtomicUsize::new(0),
-            searching: AtomicUsize::new(0),
-            parked: AtomicUsize::new(0),
+            progress: Padded(Progress {
+                pending: AtomicUsize::new(0),
+                left: AtomicUsize::new(0),
+                running: AtomicUsize::new(0),
+            }),
+            idle: Padded(Idle {
+                searching: AtomicUsize::new(0),
+                parked: AtomicUsize::new(0),
+            }),
             lifecycle: AtomicU8::new(Lifecycle::Running as u8),
             live_threads: AtomicUsize::new(0),
             threads: Mutex::new(Vec::new()),
-            events: Mutex::new(Vec::new()),
+            events: Padded(Mutex::new(Vec::new())),
             wake: Box::new(wake),
-            abort: AtomicBool::new(false),
+            abort: Padded(AtomicBool::new(false)),
             deadlines: Mutex::new(Deadlines {
                 slots: vec![None; config.threads],
                 stop: false,
@@ -243,28 +280,28 @@ impl<J: Job> Executor<J> {
         let sh = &*self.shared;
         {
             // Lifecycle changes happen under this lock too, so no task slips in after close.
-            let mut inbox = sh.inbox.lock();
+            let mut inbox = sh.submit.inbox.lock();
             if sh.lifecycle() != Lifecycle::Running {
                 return Err(SubmitError::Closed(task));
             }
-            // Only tasks beyond the free threads wait; `maxQueue` bounds those.
-            let free = sh
-                .config
-                .threads
-                .saturating_sub(sh.running.load(Ordering::Relaxed));
-            let limit = sh.config.max_queue.saturating_add(free);
-            let reserved = sh
-                .queued
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
-                    (q < limit).then_some(q + 1)
-                });
-            if reserved.is_err() {
-                return Err(SubmitError::QueueFull(task));
+            if sh.config.max_queue != usize::MAX {
+                // Only tasks beyond the free threads wait; `maxQueue` bounds those.
+                let free = sh
+                    .config
+                    .threads
+                    .saturating_sub(sh.progress.running.load(Ordering::Relaxed));
+                let limit = sh.config.max_queue.saturating_add(free);
+                if sh.waiting() >= limit {
+                    return Err(SubmitError::QueueFull(task));
+                }
             }
+            sh.submit.admitted.fetch_add(1, Ordering::Relaxed);
             inbox.push(task);
-            sh.inbox_len.store(inbox.len(), Ordering::SeqCst);
+            sh.submit.inbox_len.store(inbox.len(), Ordering::SeqCst);
         }
-        if sh.searching.load(Ordering::SeqCst) == 0 && sh.parked.load(Ordering::SeqCst) > 0 {
+        if sh.idle.searching.load(Ordering::SeqCst) == 0
+            && sh.idle.parked.load(Ordering::SeqCst) > 0
+        {
             sh.state.lock().wake_one(sh);
         }
         Ok(())
@@ -277,7 +314,7 @@ impl<J: Job> Executor<J> {
         let from = ctl.cancel();
         if from == Some(TaskState::Queued) {
             // The CAS makes this exclusive with the worker's Queued → Running.
-            self.shared.queued.fetch_sub(1, Ordering::Relaxed);
+            self.shared.progress.left.fetch_add(1, Ordering::Relaxed);
         }
         from
     }
@@ -286,7 +323,7 @@ impl<J: Job> Executor<J> {
     pub fn close(&self) {
         let sh = &*self.shared;
         {
-            let _inbox = sh.inbox.lock();
+            let _inbox = sh.submit.inbox.lock();
             let _ = sh.lifecycle.compare_exchange(
                 Lifecycle::Running as u8,
                 Lifecycle::Closing as u8,
@@ -303,10 +340,10 @@ impl<J: Job> Executor<J> {
     pub fn destroy(&self) -> Vec<Task<J>> {
         let sh = &*self.shared;
         let mut drained = {
-            let mut inbox = sh.inbox.lock();
+            let mut inbox = sh.submit.inbox.lock();
             sh.lifecycle
                 .store(Lifecycle::Destroying as u8, Ordering::SeqCst);
-            sh.inbox_len.store(0, Ordering::SeqCst);
+            sh.submit.inbox_len.store(0, Ordering::SeqCst);
             std::mem::take(&mut *inbox)
         };
         sh.abort.store(true, Ordering::Relaxed);
@@ -315,13 +352,14 @@ impl<J: Job> Executor<J> {
             let mut queued = st.queue.drain();
             queued.append(&mut drained);
             drained = queued;
-            sh.pending.store(0, Ordering::Relaxed);
+            sh.progress.pending.store(0, Ordering::Relaxed);
             sh.work.notify_all();
         }
-        sh.queued.store(0, Ordering::Relaxed);
-        for t in &drained {
-            t.ctl.cancel();
-        }
+        let live = drained
+            .iter()
+            .filter(|t| t.ctl.cancel() == Some(TaskState::Queued))
+            .count();
+        sh.progress.left.fetch_add(live, Ordering::Relaxed);
         drained
     }
 
@@ -359,12 +397,12 @@ impl<J: Job> Executor<J> {
 
     /// Tasks waiting (not counting cancelled ones).
     pub fn queued(&self) -> usize {
-        self.shared.queued.load(Ordering::Relaxed)
+        self.shared.waiting()
     }
 
     /// Tasks executing now.
     pub fn running(&self) -> usize {
-        self.shared.running.load(Ordering::Relaxed)
+        self.shared.progress.running.load(Ordering::Relaxed)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -380,9 +418,10 @@ impl<J> State<J> {
     /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
     /// than a trivial task, so it is left to a spinning worker whenever there is one.
     fn wake_one<J2: Job>(&mut self, sh: &Shared<J2>) {
-        if sh.searching.load(Ordering::SeqCst) == 0 && self.sleepers > self.wakeups {
+        if sh.idle.searching.load(Ordering::SeqCst) == 0 && self.sleepers > self.wakeups {
             self.wakeups += 1;
-            sh.parked
+            sh.idle
+                .parked
                 .store(self.sleepers - self.wakeups, Ordering::SeqCst);
             sh.work.notify_one();
         }
@@ -397,6 +436,13 @@ impl<J: Job> Drop for Executor<J> {
 }
 
 impl<J: Job> Shared<J> {
+    /// Tasks accepted and not yet started or cancelled.
+    fn waiting(&self) -> usize {
+        // `left` is read second: it may include tasks admitted after the first read, so clamp.
+        let admitted = self.submit.admitted.load(Ordering::Relaxed);
+        admitted.saturating_sub(self.progress.left.load(Ordering::Relaxed))
+    }
+
     fn lifecycle(&self) -> Lifecycle {
         match self.lifecycle.load(Ordering::SeqCst) {
             0 => Lifecycle::Running,

@@ -61,19 +61,19 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         if lifecycle == Lifecycle::Destroying {
             return Next::Exit;
         }
-        if shared.inbox_len.load(SeqCst) > 0 {
+        if shared.submit.inbox_len.load(SeqCst) > 0 {
             take_inbox(shared, &mut st);
         }
         if let Some(task) = st.queue.pop() {
-            shared.pending.store(st.queue.len(), Relaxed);
+            shared.progress.pending.store(st.queue.len(), Relaxed);
             if !st.queue.is_empty() {
                 // More work than this worker: bring in a parked one.
                 st.wake_one(shared);
             }
             if task.ctl.start() {
                 // Running first: `submit` may briefly over-count, never under-count.
-                shared.running.fetch_add(1, Relaxed);
-                shared.queued.fetch_sub(1, Relaxed);
+                shared.progress.running.fetch_add(1, Relaxed);
+                shared.progress.left.fetch_add(1, Relaxed);
                 return Next::Run(task);
             }
             return Next::Skip(task);
@@ -82,22 +82,23 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
             // Submissions stopped before Closing was set, and the inbox was just emptied.
             return Next::Exit;
         }
-        if !spun && shared.searching.load(SeqCst) == 0 {
+        if !spun && shared.idle.searching.load(SeqCst) == 0 {
             spun = true;
-            shared.searching.fetch_add(1, SeqCst);
+            shared.idle.searching.fetch_add(1, SeqCst);
             MutexGuard::unlocked(&mut st, || spin_for_work(shared));
-            shared.searching.fetch_sub(1, SeqCst);
+            shared.idle.searching.fetch_sub(1, SeqCst);
             continue;
         }
         st.sleepers += 1;
-        shared.parked.store(st.sleepers - st.wakeups, SeqCst);
+        shared.idle.parked.store(st.sleepers - st.wakeups, SeqCst);
         // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
-        if shared.inbox_len.load(SeqCst) == 0 && shared.lifecycle() == lifecycle {
+        if shared.submit.inbox_len.load(SeqCst) == 0 && shared.lifecycle() == lifecycle {
             shared.work.wait(&mut st);
         }
         st.sleepers -= 1;
         st.wakeups = st.wakeups.saturating_sub(1);
         shared
+            .idle
             .parked
             .store(st.sleepers.saturating_sub(st.wakeups), SeqCst);
         spun = false;
@@ -108,9 +109,9 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
 fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
     let mut batch = std::mem::take(&mut st.spare);
     {
-        let mut inbox = shared.inbox.lock();
+        let mut inbox = shared.submit.inbox.lock();
         std::mem::swap(&mut *inbox, &mut batch);
-        shared.inbox_len.store(0, SeqCst);
+        shared.submit.inbox_len.store(0, SeqCst);
     }
     for t in batch.drain(..) {
         st.queue.push(t.priority, t);
@@ -123,7 +124,9 @@ fn spin_for_work<J: Job>(shared: &Shared<J>) {
     let until = Instant::now() + SPIN;
     loop {
         for _ in 0..256 {
-            if shared.pending.load(Relaxed) > 0 || shared.inbox_len.load(Relaxed) > 0 {
+            if shared.progress.pending.load(Relaxed) > 0
+                || shared.submit.inbox_len.load(Relaxed) > 0
+            {
                 return;
             }
             std::hint::spin_loop();
@@ -173,7 +176,7 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
         metrics
             .busy_ns
             .fetch_add(elapsed.as_nanos() as u64, Relaxed);
-        shared.running.fetch_sub(1, Relaxed);
+        shared.progress.running.fetch_sub(1, Relaxed);
         shared.push_event(Event::Finished {
             tag: task.tag,
             job: task.job,
