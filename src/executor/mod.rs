@@ -166,14 +166,15 @@ struct Deadlines {
 /// except to wake a parked worker. This keeps the JS thread off the lock the workers contend on.
 ///
 /// # Memory ordering
-/// `inbox_len` and `parked` form a Dekker pair (both `SeqCst`): a submitter publishes its task
-/// (`inbox_len`) then reads `parked`; a worker about to park publishes `parked` then re-reads
-/// `inbox_len` under `state`. One of them sees the other, so a task is never left with every
-/// worker asleep. The counters `admitted`, `left`, `running`, `searching` are otherwise
+/// `nonempty` and `parked` form a Dekker pair: a submitter that makes the inbox non-empty
+/// publishes `nonempty`, fences (`SeqCst`), then reads `parked`; a worker about to park
+/// publishes `parked` then re-reads `nonempty` (both `SeqCst`) under `state`. One of them sees
+/// the other, so a task is never left with every worker asleep. The counters `admitted`, `left`, `running`, `searching` are otherwise
 /// `Relaxed` hints.
 pub(crate) struct Shared<J: Job> {
     /// Written by submitters on every task.
     submit: Padded<SubmitSide<J>>,
+    signals: Padded<Signals>,
     /// Written by workers on every task (kept off the submitters' cache lines).
     state: Padded<Mutex<State<J>>>,
     work: Condvar,
@@ -195,11 +196,23 @@ pub(crate) struct Shared<J: Job> {
     config: Config,
 }
 
+/// What only submitters touch on every task.
 struct SubmitSide<J> {
     inbox: Mutex<Vec<Task<J>>>,
-    inbox_len: AtomicUsize,
     /// Tasks ever accepted; `admitted - left` is the number waiting.
     admitted: AtomicUsize,
+}
+
+/// Flags workers read often and submitters write rarely (all changed under the inbox lock).
+struct Signals {
+    /// The inbox holds tasks. Set only by the push that makes it non-empty, so a burst of
+    /// submissions writes it once per refill, not once per task.
+    nonempty: AtomicBool,
+    /// The inbox holds a task that may outrank something in the queue; workers then merge
+    /// before their next pop. See `Executor::submit`.
+    urgent: AtomicBool,
+    /// The queue may hold priorities other than 0.
+    mixed: AtomicBool,
 }
 
 struct Progress {
@@ -231,8 +244,12 @@ impl<J: Job> Executor<J> {
         let shared = Arc::new(Shared {
             submit: Padded(SubmitSide {
                 inbox: Mutex::new(Vec::new()),
-                inbox_len: AtomicUsize::new(0),
                 admitted: AtomicUsize::new(0),
+            }),
+            signals: Padded(Signals {
+                nonempty: AtomicBool::new(false),
+                urgent: AtomicBool::new(false),
+                mixed: AtomicBool::new(false),
             }),
             state: Padded(Mutex::new(State {
                 queue: PriorityQueue::default(),
@@ -296,9 +313,23 @@ impl<J: Job> Executor<J> {
                 }
             }
             sh.submit.admitted.fetch_add(1, Ordering::Relaxed);
+            // Workers merge the inbox when their queue runs dry, or at once when this task may
+            // outrank a queued one. With every task at priority 0 (the common case) a later
+            // merge never breaks FIFO, and the workers leave the submitters' lines alone.
+            if task.priority != 0.0 || sh.signals.mixed.load(Ordering::Relaxed) {
+                sh.signals.urgent.store(true, Ordering::Relaxed);
+            }
             inbox.push(task);
-            sh.submit.inbox_len.store(inbox.len(), Ordering::SeqCst);
+            if inbox.len() == 1 {
+                sh.signals.nonempty.store(true, Ordering::SeqCst);
+            } else {
+                // Not a refill: the push that made the inbox non-empty did the wake check, and
+                // no worker has taken the inbox since.
+                return Ok(());
+            }
         }
+        // See the memory-ordering note on `Shared`.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if sh.idle.searching.load(Ordering::SeqCst) == 0
             && sh.idle.parked.load(Ordering::SeqCst) > 0
         {
@@ -343,7 +374,7 @@ impl<J: Job> Executor<J> {
             let mut inbox = sh.submit.inbox.lock();
             sh.lifecycle
                 .store(Lifecycle::Destroying as u8, Ordering::SeqCst);
-            sh.submit.inbox_len.store(0, Ordering::SeqCst);
+            sh.signals.nonempty.store(false, Ordering::SeqCst);
             std::mem::take(&mut *inbox)
         };
         sh.abort.store(true, Ordering::Relaxed);

@@ -62,6 +62,12 @@ impl<T> PriorityQueue<T> {
         }
     }
 
+    /// True if any non-empty level has a priority other than 0.
+    pub(crate) fn has_nonzero_priority(&self) -> bool {
+        let zero = Reverse(priority_key(0.0));
+        self.levels.iter().any(|(k, q)| *k != zero && !q.is_empty())
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }

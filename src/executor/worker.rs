@@ -61,7 +61,8 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         if lifecycle == Lifecycle::Destroying {
             return Next::Exit;
         }
-        if shared.submit.inbox_len.load(SeqCst) > 0 {
+        let inbox_ready = shared.signals.nonempty.load(SeqCst);
+        if inbox_ready && (st.queue.is_empty() || shared.signals.urgent.load(Relaxed)) {
             take_inbox(shared, &mut st);
         }
         if let Some(task) = st.queue.pop() {
@@ -92,7 +93,7 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         st.sleepers += 1;
         shared.idle.parked.store(st.sleepers - st.wakeups, SeqCst);
         // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
-        if shared.submit.inbox_len.load(SeqCst) == 0 && shared.lifecycle() == lifecycle {
+        if !shared.signals.nonempty.load(SeqCst) && shared.lifecycle() == lifecycle {
             shared.work.wait(&mut st);
         }
         st.sleepers -= 1;
@@ -111,7 +112,13 @@ fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
     {
         let mut inbox = shared.submit.inbox.lock();
         std::mem::swap(&mut *inbox, &mut batch);
-        shared.submit.inbox_len.store(0, SeqCst);
+        shared.signals.nonempty.store(false, SeqCst);
+        shared.signals.urgent.store(false, Relaxed);
+        // Decided under the inbox lock, so no submitter can skip `urgent` on a stale value.
+        let mixed = st.queue.has_nonzero_priority() || batch.iter().any(|t| t.priority != 0.0);
+        if shared.signals.mixed.load(Relaxed) != mixed {
+            shared.signals.mixed.store(mixed, Relaxed);
+        }
     }
     for t in batch.drain(..) {
         st.queue.push(t.priority, t);
@@ -119,17 +126,19 @@ fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
     st.spare = batch;
 }
 
-/// Spins up to `SPIN` until the queue looks non-empty (checked again under the lock).
+/// Spins up to `SPIN` until work shows up (checked again under the lock). Polls about once a
+/// microsecond: reading the submitters' cache line on every pause would steal it from them on
+/// every task.
 fn spin_for_work<J: Job>(shared: &Shared<J>) {
     let until = Instant::now() + SPIN;
     loop {
-        for _ in 0..256 {
-            if shared.progress.pending.load(Relaxed) > 0
-                || shared.submit.inbox_len.load(Relaxed) > 0
-            {
+        for _ in 0..8 {
+            if shared.progress.pending.load(Relaxed) > 0 || shared.signals.nonempty.load(Relaxed) {
                 return;
             }
-            std::hint::spin_loop();
+            for _ in 0..16 {
+                std::hint::spin_loop();
+            }
         }
         if Instant::now() >= until {
             return;
