@@ -8,7 +8,44 @@ export type Binary = Buffer | NodeJS.TypedArray | DataView | ArrayBuffer
 export interface Kernels {
   echo: { input: null | boolean | number | string | Binary; output: null | boolean | number | string | Buffer }
   fib: { input: number; output: number }
-  sha256: { input: Binary | string; output: Buffer }
+  md5: { input: HashInput; output: Buffer }
+  sha1: { input: HashInput; output: Buffer }
+  sha224: { input: HashInput; output: Buffer }
+  sha256: { input: HashInput; output: Buffer }
+  sha384: { input: HashInput; output: Buffer }
+  sha512: { input: HashInput; output: Buffer }
+  'sha3-256': { input: HashInput; output: Buffer }
+  'sha3-512': { input: HashInput; output: Buffer }
+  blake2b512: { input: HashInput; output: Buffer }
+  /** BLAKE3, default 32-byte output. */
+  blake3: { input: HashInput; output: Buffer }
+  hmac: { input: HmacInput; output: Buffer }
+  /** Unsigned 32-bit result; seed must fit in 32 bits. */
+  xxh32: { input: SeededHashInput; output: number }
+  xxh64: { input: SeededHashInput; output: bigint }
+  /** XXH3, 64-bit output. */
+  xxh3: { input: SeededHashInput; output: bigint }
+  /** XXH3, 128-bit output. */
+  xxh128: { input: SeededHashInput; output: bigint }
+  /** CRC-32 (ISO-HDLC, as zlib.crc32); unsigned 32-bit. */
+  crc32: { input: HashInput; output: number }
+  /** CRC-32C (Castagnoli); unsigned 32-bit. */
+  crc32c: { input: HashInput; output: number }
+}
+
+/** Data to hash: binary, a string (hashed as UTF-8), or `{ data }` (other fields ignored). */
+export type HashInput = Binary | string | { data: Binary | string }
+
+/**
+ * Data to hash, optionally with a seed (default 0): a non-negative safe integer, or a bigint
+ * that fits the hash's seed (u32 for xxh32, u64 otherwise).
+ */
+export type SeededHashInput = HashInput | { data: Binary | string; seed?: number | bigint }
+
+export interface HmacInput {
+  algorithm: 'sha1' | 'sha256' | 'sha384' | 'sha512'
+  key: Binary | string
+  data: Binary | string
 }
 
 export type KernelName = keyof Kernels

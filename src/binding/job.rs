@@ -6,11 +6,16 @@
 //! Larger binary inputs are read in place: the job holds a Node-API reference to the view so
 //! the memory stays alive, and the reference is released on the JS thread when the task leaves
 //! the pool. JS must not detach, transfer or write to such a buffer while its task is pending.
+//! Object inputs `{ data, ...params }` follow the same rule for `data`; the params a kernel
+//! names are always copied, and other properties are never read.
 
 use super::js::{ByteView, Env, ErrorClass, Fail, JsRef, JsResult, Value};
 use crate::executor::{self, CancelToken};
-use crate::kernels::{self, ErrorKind, Input, InputKind, Kernel, KernelError, Output};
+use crate::kernels::{
+    self, BigInt, ErrorKind, Input, InputKind, Kernel, KernelError, Output, Param, MAX_PARAMS,
+};
 use napi::sys::ValueType as T;
+use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -48,6 +53,35 @@ pub(super) enum Owned {
     Str(String),
     Bytes(Vec<u8>),
     Js(JsBytes),
+    /// An object input `{ data, ...params }` of an [`InputKind::Record`] kernel. `data` is a
+    /// `Str`, `Bytes` or `Js`; the params are always copied.
+    Record {
+        data: Box<Owned>,
+        params: Vec<OwnedParam>,
+    },
+}
+
+/// A copied [`Param`].
+pub(super) enum OwnedParam {
+    Missing,
+    Number(f64),
+    BigInt(BigInt),
+    Str(String),
+    Bytes(Vec<u8>),
+    Other(&'static str),
+}
+
+impl OwnedParam {
+    fn view(&self) -> Param<'_> {
+        match self {
+            OwnedParam::Missing => Param::Missing,
+            OwnedParam::Number(n) => Param::Number(*n),
+            OwnedParam::BigInt(b) => Param::BigInt(*b),
+            OwnedParam::Str(s) => Param::Str(s),
+            OwnedParam::Bytes(b) => Param::Bytes(b),
+            OwnedParam::Other(t) => Param::Other(t),
+        }
+    }
 }
 
 impl Owned {
@@ -61,17 +95,33 @@ impl Owned {
             // SAFETY: see `JsBytes`: `ptr` points to `len` readable bytes for as long as the
             // job (and so `keep`) lives; `len > COPY_MAX`, so `ptr` is not null.
             Owned::Js(j) => Input::Bytes(unsafe { std::slice::from_raw_parts(j.ptr, j.len) }),
+            Owned::Record { data, params } => {
+                let mut ps = [Param::Missing; MAX_PARAMS];
+                for (slot, p) in ps.iter_mut().zip(params) {
+                    *slot = p.view();
+                }
+                Input::Record {
+                    data: data.view().as_bytes().unwrap_or_default(),
+                    params: ps,
+                }
+            }
         }
     }
 
     fn release(self, env: Env) {
-        if let Owned::Js(j) = self {
-            env.delete_ref(j.keep);
+        match self {
+            Owned::Js(j) => env.delete_ref(j.keep),
+            Owned::Record { data, .. } => data.release(env),
+            _ => {}
         }
     }
 
     fn in_place(&self) -> bool {
-        matches!(self, Owned::Js(_))
+        match self {
+            Owned::Js(_) => true,
+            Owned::Record { data, .. } => data.in_place(),
+            _ => false,
+        }
     }
 }
 
@@ -220,17 +270,19 @@ fn wrong_type(kernel: Kernel, expected: &str, env: Env, v: Value) -> KernelError
     ))
 }
 
+fn detached() -> KernelError {
+    KernelError {
+        kind: ErrorKind::Type,
+        code: "ERR_INVALID_STATE",
+        message: "The input's ArrayBuffer is detached".into(),
+    }
+}
+
 fn binary(env: Env, v: Value) -> Result<Option<Owned>, KernelError> {
     let view = match env.byte_view(v) {
         Ok(Some(view)) => view,
         Ok(None) => return Ok(None),
-        Err(_) => {
-            return Err(KernelError {
-                kind: ErrorKind::Type,
-                code: "ERR_INVALID_STATE",
-                message: "The input's ArrayBuffer is detached".into(),
-            })
-        }
+        Err(_) => return Err(detached()),
     };
     let ByteView { ptr, len } = view;
     if len <= COPY_MAX {
@@ -251,6 +303,58 @@ fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
     unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec()
 }
 
+/// Reads an object input `{ data, ...params }`: the named params (copied), then `data` (read
+/// like a plain binary input, so a large `data` is read in place).
+fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned, KernelError> {
+    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
+    let mut params = Vec::with_capacity(names.len());
+    for name in names {
+        let key = CString::new(*name).map_err(|_| KernelError::invalid_type("bad param name"))?;
+        let v = env.get_named(obj, &key).map_err(unreadable)?;
+        params.push(param(env, v)?);
+    }
+    let v = env.get_named(obj, c"data").map_err(unreadable)?;
+    let data = match env.type_of(v).map_err(unreadable)? {
+        T::napi_string => Some(Owned::Str(env.get_string(v).map_err(unreadable)?)),
+        T::napi_object => binary(env, v)?,
+        _ => None,
+    };
+    let Some(data) = data else {
+        return Err(KernelError::invalid_type(format!(
+            "The \"input.data\" property of kernel '{}' must be {BYTES}. Received type {}",
+            kernel.name(),
+            type_name(env, v)
+        )));
+    };
+    Ok(Owned::Record {
+        data: Box::new(data),
+        params,
+    })
+}
+
+/// Copies one param of an object input.
+fn param(env: Env, v: Value) -> Result<OwnedParam, KernelError> {
+    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
+    Ok(match env.type_of(v).map_err(unreadable)? {
+        T::napi_undefined => OwnedParam::Missing,
+        T::napi_number => OwnedParam::Number(env.get_f64(v).map_err(unreadable)?),
+        T::napi_bigint => {
+            let (negative, magnitude) = env.get_bigint_u128(v).map_err(unreadable)?;
+            OwnedParam::BigInt(BigInt {
+                negative,
+                magnitude,
+            })
+        }
+        T::napi_string => OwnedParam::Str(env.get_string(v).map_err(unreadable)?),
+        T::napi_object => match env.byte_view(v) {
+            Ok(Some(ByteView { ptr, len })) => OwnedParam::Bytes(copy_view(ptr, len)),
+            Ok(None) => OwnedParam::Other("object"),
+            Err(_) => return Err(detached()),
+        },
+        _ => OwnedParam::Other(type_name(env, v)),
+    })
+}
+
 /// Converts a JS value to a kernel input and runs the kernel's cheap checks.
 pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, KernelError> {
     let t = env
@@ -263,7 +367,7 @@ pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, Kern
             Owned::Number(env.get_f64(v).map_err(fail)?)
         }
         (InputKind::Number, _) => return Err(wrong_type(kernel, "of type number", env, v)),
-        (InputKind::Any | InputKind::Bytes, T::napi_string) => {
+        (InputKind::Any | InputKind::Record(_), T::napi_string) => {
             Owned::Str(env.get_string(v).map_err(fail)?)
         }
         (InputKind::Any, T::napi_null) => Owned::Null,
@@ -287,11 +391,11 @@ pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, Kern
                 v,
             ))
         }
-        (InputKind::Bytes, T::napi_object) => match binary(env, v)? {
+        (InputKind::Record(names), T::napi_object) => match binary(env, v)? {
             Some(o) => o,
-            None => return Err(wrong_type(kernel, BYTES, env, v)),
+            None => record(env, kernel, v, names)?,
         },
-        (InputKind::Bytes, _) => return Err(wrong_type(kernel, BYTES, env, v)),
+        (InputKind::Record(_), _) => return Err(wrong_type(kernel, RECORD, env, v)),
     };
     if let Err(e) = kernels::prepare(kernel, &owned.view()) {
         owned.release(env);
@@ -301,6 +405,8 @@ pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, Kern
 }
 
 const BYTES: &str = "a string, Buffer, TypedArray, DataView or ArrayBuffer";
+const RECORD: &str =
+    "a string, Buffer, TypedArray, DataView, ArrayBuffer or an object with a \"data\" property";
 
 /// Turns a kernel output into a JS value.
 pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
@@ -310,6 +416,7 @@ pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
         Output::Number(n) => env.number(n),
         Output::Str(s) => env.string(&s),
         Output::Bytes(b) => env.buffer(b),
+        Output::BigUint(n) => env.bigint_u128(n),
     }
 }
 

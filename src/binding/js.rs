@@ -123,6 +123,41 @@ impl Env {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
+    /// `obj[key]` (runs getters; a throwing getter leaves its exception pending and fails).
+    pub fn get_named(self, obj: Value, key: &CStr) -> JsResult<Value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: env and value invariants; `key` is NUL-terminated.
+        ok(unsafe { sys::napi_get_named_property(self.0, obj, key.as_ptr(), &mut out) })?;
+        Ok(out)
+    }
+
+    /// A bigint's sign (true if negative) and magnitude, or `None` as the magnitude when it
+    /// needs more than 128 bits.
+    pub fn get_bigint_u128(self, v: Value) -> JsResult<(bool, Option<u128>)> {
+        let mut sign = 0;
+        let mut words = [0u64; 2];
+        let mut count = words.len();
+        // SAFETY: env and value invariants; `words` has room for `count` words; Node writes at
+        // most that many and sets `count` to the number the bigint needs.
+        ok(unsafe {
+            sys::napi_get_value_bigint_words(self.0, v, &mut sign, &mut count, words.as_mut_ptr())
+        })?;
+        let magnitude =
+            (count <= words.len()).then(|| u128::from(words[1]) << 64 | u128::from(words[0]));
+        Ok((sign != 0, magnitude))
+    }
+
+    /// A non-negative bigint.
+    pub fn bigint_u128(self, n: u128) -> JsResult<Value> {
+        let words = [n as u64, (n >> 64) as u64];
+        let mut out = ptr::null_mut();
+        // SAFETY: env invariant; `words` holds the 2 words Node reads.
+        ok(unsafe {
+            sys::napi_create_bigint_words(self.0, 0, words.len(), words.as_ptr(), &mut out)
+        })?;
+        Ok(out)
+    }
+
     /// The bytes behind a Buffer, TypedArray, DataView or ArrayBuffer; `Ok(None)` for any other
     /// value; `Err` for a detached buffer.
     pub fn byte_view(self, v: Value) -> JsResult<Option<ByteView>> {
@@ -404,6 +439,22 @@ impl Env {
             }
         })?;
         Ok(out)
+    }
+
+    /// Takes the pending exception (say, from a getter that threw), if there is one.
+    pub fn take_exception(self) -> Option<Value> {
+        let mut pending = false;
+        let mut out = ptr::null_mut();
+        // SAFETY: env invariant; out-pointers are valid locals. Both calls are allowed while an
+        // exception is pending.
+        unsafe {
+            ok(sys::napi_is_exception_pending(self.0, &mut pending)).ok()?;
+            if !pending {
+                return None;
+            }
+            ok(sys::napi_get_and_clear_last_exception(self.0, &mut out)).ok()?;
+        }
+        Some(out)
     }
 
     pub fn throw(self, error: Value) -> Value {

@@ -729,7 +729,11 @@ impl Core {
         }
         let owned = match job::to_input(env, kernel, input) {
             Ok(o) => o,
-            Err(e) => return self.reject_now(env, job::error(env, &e)),
+            // A getter of an object input threw: reject with what it threw.
+            Err(e) => match env.take_exception() {
+                Some(thrown) => return self.reject_now(env, Ok(thrown)),
+                None => return self.reject_now(env, job::error(env, &e)),
+            },
         };
         let Ok((deferred, promise)) = env.promise() else {
             return ptr::null_mut();
@@ -828,6 +832,9 @@ impl Core {
                 Err(mut e) => {
                     for part in parts {
                         Job::new(kernel, Payload::Many(part), &self.readers).release(env);
+                    }
+                    if let Some(thrown) = env.take_exception() {
+                        return self.reject_now(env, Ok(thrown));
                     }
                     e.message = format!("inputs[{i}]: {}", e.message);
                     return self.reject_now(env, job::error(env, &e));

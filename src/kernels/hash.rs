@@ -1,11 +1,27 @@
-//! Content hashes, built on RustCrypto. Large inputs are fed in blocks with a cancellation
-//! check between blocks.
+//! Content hashes (digests and HMAC), built on RustCrypto and the `blake3` crate. Large inputs
+//! are fed in blocks with a cancellation check between blocks.
 
+use super::{Input, KernelError, Param};
 use crate::executor::{CancelToken, Cancelled};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Digest;
 
-/// Bytes hashed between two cancellation checks: ~0.5 ms of SHA-256 here.
+/// Bytes hashed between two cancellation checks: ~0.5 ms of SHA-256 here (MD5/BLAKE3 are
+/// faster, SHA3-512 ~2× slower: all well under the 10 ms budget).
 pub const BLOCK: usize = 256 * 1024;
+
+/// Calls `f` on `data` block by block, polling `token` before each block.
+pub fn for_blocks(
+    data: &[u8],
+    token: &CancelToken<'_>,
+    mut f: impl FnMut(&[u8]),
+) -> Result<(), Cancelled> {
+    for block in data.chunks(BLOCK) {
+        token.check()?;
+        f(block);
+    }
+    Ok(())
+}
 
 /// Feeds `data` to `hasher` block by block, polling `token` between blocks.
 pub fn update_blocks<D: Digest>(
@@ -13,30 +29,179 @@ pub fn update_blocks<D: Digest>(
     data: &[u8],
     token: &CancelToken<'_>,
 ) -> Result<(), Cancelled> {
-    for block in data.chunks(BLOCK) {
-        token.check()?;
-        hasher.update(block);
-    }
-    Ok(())
+    for_blocks(data, token, |b| hasher.update(b))
 }
 
-pub fn sha256(data: &[u8], token: &CancelToken<'_>) -> Result<[u8; 32], Cancelled> {
-    let mut h = Sha256::new();
+/// The digest of `data` under any RustCrypto hash.
+pub fn digest<D: Digest>(data: &[u8], token: &CancelToken<'_>) -> Result<Vec<u8>, Cancelled> {
+    let mut h = D::new();
     update_blocks(&mut h, data, token)?;
-    Ok(h.finalize().into())
+    Ok(h.finalize().to_vec())
+}
+
+/// BLAKE3 with the default 32-byte output.
+pub fn blake3(data: &[u8], token: &CancelToken<'_>) -> Result<Vec<u8>, Cancelled> {
+    let mut h = blake3::Hasher::new();
+    for_blocks(data, token, |b| {
+        h.update(b);
+    })?;
+    Ok(h.finalize().as_bytes().to_vec())
+}
+
+/// The hashes `hmac` accepts as `algorithm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HmacAlgorithm {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha1" => Some(Self::Sha1),
+            "sha256" => Some(Self::Sha256),
+            "sha384" => Some(Self::Sha384),
+            "sha512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+}
+
+/// Reads and checks `hmac`'s input `{ algorithm, key, data }` (params 0 and 1 are `algorithm`
+/// and `key`, as `Kernel::Hmac`'s input kind names them).
+pub fn hmac_params<'a>(
+    input: &Input<'a>,
+) -> Result<(HmacAlgorithm, &'a [u8], &'a [u8]), KernelError> {
+    let Input::Record { data, params } = *input else {
+        return Err(KernelError::invalid_type(
+            "hmac input must be an object { algorithm, key, data }",
+        ));
+    };
+    let algorithm = match params[0] {
+        Param::Str(name) => HmacAlgorithm::from_name(name).ok_or_else(|| {
+            KernelError::out_of_range(format!(
+                "The value of \"input.algorithm\" is out of range. It must be one of \
+                 'sha1', 'sha256', 'sha384', 'sha512'. Received '{name}'"
+            ))
+        })?,
+        p => {
+            return Err(KernelError::invalid_type(format!(
+                "The \"input.algorithm\" property must be of type string. Received type {}",
+                p.type_name()
+            )))
+        }
+    };
+    let key = match params[1] {
+        Param::Str(s) => s.as_bytes(),
+        Param::Bytes(b) => b,
+        p => {
+            return Err(KernelError::invalid_type(format!(
+                "The \"input.key\" property must be a string, Buffer, TypedArray, DataView or \
+                 ArrayBuffer. Received type {}",
+                p.type_name()
+            )))
+        }
+    };
+    Ok((algorithm, key, data))
+}
+
+/// HMAC of `data` under `key`.
+pub fn hmac(
+    algorithm: HmacAlgorithm,
+    key: &[u8],
+    data: &[u8],
+    token: &CancelToken<'_>,
+) -> Result<Vec<u8>, Cancelled> {
+    match algorithm {
+        HmacAlgorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, data, token),
+        HmacAlgorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, data, token),
+        HmacAlgorithm::Sha384 => mac::<Hmac<sha2::Sha384>>(key, data, token),
+        HmacAlgorithm::Sha512 => mac::<Hmac<sha2::Sha512>>(key, data, token),
+    }
+}
+
+fn mac<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    data: &[u8],
+    token: &CancelToken<'_>,
+) -> Result<Vec<u8>, Cancelled> {
+    // HMAC accepts keys of any length (long ones are hashed first).
+    let mut m = <M as hmac::digest::KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    for_blocks(data, token, |b| m.update(b))?;
+    Ok(m.finalize().into_bytes().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+    use std::sync::atomic::AtomicBool;
+
+    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
+
+    fn read(rel: &str) -> String {
+        let path = format!("{CONFORMANCE}/{rel}");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+    }
+
+    fn json(rel: &str) -> Value {
+        serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
+    fn unhex(s: &str) -> Vec<u8> {
+        assert!(s.len().is_multiple_of(2), "odd hex length");
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// `(message, digest)` pairs of a NIST-style `.rsp`/`.txt` file (`Len` in bits, `Msg`, `MD`;
+    /// LF or CRLF; `Len = 0` carries a placeholder `Msg = 00`).
+    fn rsp_cases(rel: &str) -> Vec<(Vec<u8>, String)> {
+        let text = read(rel);
+        let mut cases = Vec::new();
+        let mut len_bits: Option<usize> = None;
+        let mut msg: Option<Vec<u8>> = None;
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r').trim();
+            if let Some(v) = line.strip_prefix("Len = ") {
+                len_bits = Some(v.parse().expect("Len"));
+            } else if let Some(v) = line.strip_prefix("Msg = ") {
+                msg = Some(unhex(v));
+            } else if let Some(v) = line.strip_prefix("MD = ") {
+                let bits = len_bits.take().expect("Len before MD");
+                assert_eq!(bits % 8, 0, "{rel}: byte-oriented vectors only");
+                let mut m = msg.take().expect("Msg before MD");
+                m.truncate(bits / 8);
+                assert_eq!(m.len(), bits / 8, "{rel}: Msg shorter than Len");
+                cases.push((m, v.to_ascii_lowercase()));
+            }
+        }
+        assert!(!cases.is_empty(), "{rel}: no cases");
+        cases
+    }
+
+    fn check_rsp(rel: &str, f: fn(&[u8], &CancelToken<'_>) -> Result<Vec<u8>, Cancelled>) -> usize {
+        let t = CancelToken::never();
+        let cases = rsp_cases(rel);
+        for (i, (msg, md)) in cases.iter().enumerate() {
+            assert_eq!(&hex(&f(msg, &t).unwrap()), md, "{rel} case {i}");
+        }
+        cases.len()
+    }
+
     #[test]
     fn sha256_known_answers() {
         let t = CancelToken::never();
+        let sha256 = digest::<sha2::Sha256>;
         assert_eq!(
             hex(&sha256(b"", &t).unwrap()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -50,6 +215,127 @@ mod tests {
         assert_eq!(
             hex(&sha256(&big, &t).unwrap()),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        );
+    }
+
+    #[test]
+    fn nist_shavs() {
+        let d = "nist-shavs/SHAVS";
+        let mut n = 0;
+        n += check_rsp(&format!("{d}/SHA1ShortMsg.rsp"), digest::<sha1::Sha1>);
+        n += check_rsp(&format!("{d}/SHA1LongMsg.rsp"), digest::<sha1::Sha1>);
+        n += check_rsp(&format!("{d}/SHA224ShortMsg.rsp"), digest::<sha2::Sha224>);
+        n += check_rsp(&format!("{d}/SHA256ShortMsg.rsp"), digest::<sha2::Sha256>);
+        n += check_rsp(&format!("{d}/SHA256LongMsg.rsp"), digest::<sha2::Sha256>);
+        n += check_rsp(&format!("{d}/SHA384ShortMsg.rsp"), digest::<sha2::Sha384>);
+        n += check_rsp(&format!("{d}/SHA512ShortMsg.rsp"), digest::<sha2::Sha512>);
+        n += check_rsp(&format!("{d}/SHA512LongMsg.rsp"), digest::<sha2::Sha512>);
+        assert_eq!(n, 709);
+    }
+
+    #[test]
+    fn md5_rfc1321() {
+        let n = check_rsp("pyca-vectors/hashes/MD5/rfc-1321.txt", digest::<md5::Md5>);
+        assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn sha3_and_blake2b_known_answers() {
+        let t = CancelToken::never();
+        // FIPS 202 / RFC 7693 examples for "abc".
+        assert_eq!(
+            hex(&digest::<sha3::Sha3_256>(b"abc", &t).unwrap()),
+            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+        );
+        assert_eq!(
+            hex(&digest::<sha3::Sha3_512>(b"abc", &t).unwrap()),
+            "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e\
+             10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0"
+        );
+        assert_eq!(
+            hex(&digest::<blake2::Blake2b512>(b"abc", &t).unwrap()),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
+             7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+        );
+    }
+
+    #[test]
+    fn blake3_official_vectors() {
+        let t = CancelToken::never();
+        let v = json("BLAKE3/test_vectors.json");
+        let cases = v["cases"].as_array().expect("cases");
+        assert_eq!(cases.len(), 35);
+        for c in cases {
+            let len = c["input_len"].as_u64().unwrap() as usize;
+            let input: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let want = &c["hash"].as_str().unwrap()[..64];
+            assert_eq!(hex(&blake3(&input, &t).unwrap()), want, "len {len}");
+        }
+    }
+
+    #[test]
+    fn wycheproof_hmac() {
+        let t = CancelToken::never();
+        for (file, alg) in [
+            ("hmac_sha1_test.json", HmacAlgorithm::Sha1),
+            ("hmac_sha256_test.json", HmacAlgorithm::Sha256),
+            ("hmac_sha512_test.json", HmacAlgorithm::Sha512),
+        ] {
+            let v = json(&format!("wycheproof/testvectors_v1/{file}"));
+            let mut n = 0;
+            for g in v["testGroups"].as_array().unwrap() {
+                let tag_bytes = g["tagSize"].as_u64().unwrap() as usize / 8;
+                for c in g["tests"].as_array().unwrap() {
+                    let key = unhex(c["key"].as_str().unwrap());
+                    let msg = unhex(c["msg"].as_str().unwrap());
+                    let tag = unhex(c["tag"].as_str().unwrap());
+                    let mac = hmac(alg, &key, &msg, &t).unwrap();
+                    let matches = mac.len() >= tag_bytes
+                        && tag.len() == tag_bytes
+                        && mac[..tag_bytes] == tag[..];
+                    let id = &c["tcId"];
+                    match c["result"].as_str().unwrap() {
+                        "valid" => assert!(matches, "{file} tcId {id}"),
+                        "invalid" => assert!(!matches, "{file} tcId {id} should mismatch"),
+                        r => panic!("{file} tcId {id}: unexpected result {r}"),
+                    }
+                    n += 1;
+                }
+            }
+            assert_eq!(n, v["numberOfTests"].as_u64().unwrap(), "{file}");
+        }
+    }
+
+    #[test]
+    fn hmac_params_checks_fields() {
+        let rec = |alg: Param<'static>, key: Param<'static>| Input::Record {
+            data: b"x",
+            params: [alg, key],
+        };
+        let ok = hmac_params(&rec(Param::Str("sha384"), Param::Str("k"))).unwrap();
+        assert_eq!(ok, (HmacAlgorithm::Sha384, &b"k"[..], &b"x"[..]));
+        let e = hmac_params(&rec(Param::Str("md5"), Param::Str("k"))).unwrap_err();
+        assert_eq!(e.code, "ERR_OUT_OF_RANGE");
+        let e = hmac_params(&rec(Param::Missing, Param::Str("k"))).unwrap_err();
+        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
+        let e = hmac_params(&rec(Param::Str("sha1"), Param::Number(1.0))).unwrap_err();
+        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
+        let e = hmac_params(&Input::Bytes(b"x")).unwrap_err();
+        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
+    }
+
+    #[test]
+    fn polls_between_blocks() {
+        let data = vec![0u8; 3 * BLOCK];
+        let mut calls = 0;
+        assert!(for_blocks(&data, &CancelToken::never(), |_| calls += 1).is_ok());
+        assert_eq!(calls, 3);
+        let (task, pool) = (crate::executor::TaskCtl::new(), AtomicBool::new(true));
+        let stopped = CancelToken::new(&task, &pool);
+        assert_eq!(digest::<sha2::Sha512>(&data, &stopped), Err(Cancelled));
+        assert_eq!(
+            hmac(HmacAlgorithm::Sha1, b"k", &data, &stopped),
+            Err(Cancelled)
         );
     }
 }

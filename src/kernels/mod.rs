@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod fib;
 pub mod hash;
 
@@ -18,7 +19,23 @@ use std::fmt;
 pub enum Kernel {
     Echo,
     Fib,
+    Md5,
+    Sha1,
+    Sha224,
     Sha256,
+    Sha384,
+    Sha512,
+    Sha3_256,
+    Sha3_512,
+    Blake2b512,
+    Blake3,
+    Hmac,
+    Xxh32,
+    Xxh64,
+    Xxh3,
+    Xxh128,
+    Crc32,
+    Crc32c,
     /// Internal: panics on purpose, so tests can prove a panic rejects one task only.
     Panic,
 }
@@ -29,21 +46,64 @@ pub enum InputKind {
     /// `null`, boolean, number, string or binary.
     Any,
     Number,
-    /// Binary (`Buffer`, `TypedArray`, `DataView`, `ArrayBuffer`) or a string, read as UTF-8.
-    Bytes,
     /// Anything; ignored.
     Ignored,
+    /// Binary (`Buffer`, `TypedArray`, `DataView`, `ArrayBuffer`) or a string (read as UTF-8),
+    /// or an object `{ data, ...params }` whose `data` is binary or a string and whose named
+    /// params are read into [`Input::Record`] in this order (other properties are ignored). At
+    /// most [`MAX_PARAMS`] names.
+    Record(&'static [&'static str]),
 }
+
+/// The most params an [`InputKind::Record`] kernel reads.
+pub const MAX_PARAMS: usize = 2;
 
 impl Kernel {
     /// All kernels, public ones first, in registry order.
-    pub const ALL: [Kernel; 4] = [Kernel::Echo, Kernel::Fib, Kernel::Sha256, Kernel::Panic];
+    pub const ALL: [Kernel; 20] = [
+        Kernel::Echo,
+        Kernel::Fib,
+        Kernel::Md5,
+        Kernel::Sha1,
+        Kernel::Sha224,
+        Kernel::Sha256,
+        Kernel::Sha384,
+        Kernel::Sha512,
+        Kernel::Sha3_256,
+        Kernel::Sha3_512,
+        Kernel::Blake2b512,
+        Kernel::Blake3,
+        Kernel::Hmac,
+        Kernel::Xxh32,
+        Kernel::Xxh64,
+        Kernel::Xxh3,
+        Kernel::Xxh128,
+        Kernel::Crc32,
+        Kernel::Crc32c,
+        Kernel::Panic,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Echo => "echo",
             Kernel::Fib => "fib",
+            Kernel::Md5 => "md5",
+            Kernel::Sha1 => "sha1",
+            Kernel::Sha224 => "sha224",
             Kernel::Sha256 => "sha256",
+            Kernel::Sha384 => "sha384",
+            Kernel::Sha512 => "sha512",
+            Kernel::Sha3_256 => "sha3-256",
+            Kernel::Sha3_512 => "sha3-512",
+            Kernel::Blake2b512 => "blake2b512",
+            Kernel::Blake3 => "blake3",
+            Kernel::Hmac => "hmac",
+            Kernel::Xxh32 => "xxh32",
+            Kernel::Xxh64 => "xxh64",
+            Kernel::Xxh3 => "xxh3",
+            Kernel::Xxh128 => "xxh128",
+            Kernel::Crc32 => "crc32",
+            Kernel::Crc32c => "crc32c",
             Kernel::Panic => "__panic",
         }
     }
@@ -61,7 +121,22 @@ impl Kernel {
         match self {
             Kernel::Echo => InputKind::Any,
             Kernel::Fib => InputKind::Number,
-            Kernel::Sha256 => InputKind::Bytes,
+            Kernel::Md5
+            | Kernel::Sha1
+            | Kernel::Sha224
+            | Kernel::Sha256
+            | Kernel::Sha384
+            | Kernel::Sha512
+            | Kernel::Sha3_256
+            | Kernel::Sha3_512
+            | Kernel::Blake2b512
+            | Kernel::Blake3
+            | Kernel::Crc32
+            | Kernel::Crc32c => InputKind::Record(&[]),
+            Kernel::Xxh32 | Kernel::Xxh64 | Kernel::Xxh3 | Kernel::Xxh128 => {
+                InputKind::Record(&["seed"])
+            }
+            Kernel::Hmac => InputKind::Record(&["algorithm", "key"]),
             Kernel::Panic => InputKind::Ignored,
         }
     }
@@ -75,17 +150,65 @@ pub enum Input<'a> {
     Number(f64),
     Str(&'a str),
     Bytes(&'a [u8]),
+    /// An object input of an [`InputKind::Record`] kernel: its `data` (binary, or a string as
+    /// UTF-8) and its params in the order the kernel named them (unused slots are `Missing`).
+    Record {
+        data: &'a [u8],
+        params: [Param<'a>; MAX_PARAMS],
+    },
 }
 
-impl Input<'_> {
-    /// The bytes of a binary input, or of a string as UTF-8.
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        match self {
+impl<'a> Input<'a> {
+    /// The bytes of a binary input, of a string as UTF-8, or of a record's `data`.
+    pub fn as_bytes(&self) -> Option<&'a [u8]> {
+        match *self {
             Input::Str(s) => Some(s.as_bytes()),
-            Input::Bytes(b) => Some(b),
+            Input::Bytes(b) | Input::Record { data: b, .. } => Some(b),
             _ => None,
         }
     }
+
+    /// Param `i` of a record input; `Missing` for plain inputs.
+    pub fn param(&self, i: usize) -> Param<'a> {
+        match self {
+            Input::Record { params, .. } => params.get(i).copied().unwrap_or(Param::Missing),
+            _ => Param::Missing,
+        }
+    }
+}
+
+/// One named property of an object input, as the binding read it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Param<'a> {
+    /// Absent or `undefined`.
+    Missing,
+    Number(f64),
+    BigInt(BigInt),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+    /// Any other value, by its `typeof` name (`"null"` for null), for error messages.
+    Other(&'static str),
+}
+
+impl Param<'_> {
+    /// The JS type name, for "Received type …" messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Param::Missing => "undefined",
+            Param::Number(_) => "number",
+            Param::BigInt(_) => "bigint",
+            Param::Str(_) => "string",
+            Param::Bytes(_) => "object",
+            Param::Other(t) => t,
+        }
+    }
+}
+
+/// A JS bigint's sign and magnitude; `magnitude` is `None` when it needs more than 128 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BigInt {
+    pub negative: bool,
+    pub magnitude: Option<u128>,
 }
 
 /// A kernel's result, turned into a JS value by the binding.
@@ -97,6 +220,8 @@ pub enum Output {
     Str(String),
     /// Becomes a `Buffer`.
     Bytes(Vec<u8>),
+    /// Becomes a non-negative `bigint`.
+    BigUint(u128),
 }
 
 /// The JS error class an error maps to.
@@ -167,11 +292,25 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
             Input::Null | Input::Bool(_) | Input::Number(_) | Input::Str(_) | Input::Bytes(_) => {
                 Ok(())
             }
+            Input::Record { .. } => Err(echo_type_error()),
         },
-        Kernel::Sha256 => input
-            .as_bytes()
-            .map(drop)
-            .ok_or_else(|| KernelError::invalid_type("sha256 input must be binary or a string")),
+        Kernel::Md5
+        | Kernel::Sha1
+        | Kernel::Sha224
+        | Kernel::Sha256
+        | Kernel::Sha384
+        | Kernel::Sha512
+        | Kernel::Sha3_256
+        | Kernel::Sha3_512
+        | Kernel::Blake2b512
+        | Kernel::Blake3
+        | Kernel::Crc32
+        | Kernel::Crc32c => data(kernel, input).map(drop),
+        Kernel::Hmac => hash::hmac_params(input).map(drop),
+        Kernel::Xxh32 | Kernel::Xxh64 | Kernel::Xxh3 | Kernel::Xxh128 => {
+            data(kernel, input)?;
+            checksum::seed(kernel, input.param(0)).map(drop)
+        }
         Kernel::Panic => Ok(()),
     }
 }
@@ -189,19 +328,78 @@ pub fn run(
             Input::Number(n) => Output::Number(n),
             Input::Str(s) => Output::Str(s.to_owned()),
             Input::Bytes(b) => Output::Bytes(b.to_vec()),
+            Input::Record { .. } => return Err(echo_type_error()),
         }),
         Kernel::Fib => {
             let n = fib::validate(input)?;
             Ok(Output::Number(fib::fib(n, token)? as f64))
         }
-        Kernel::Sha256 => {
-            let data = input.as_bytes().ok_or_else(|| {
-                KernelError::invalid_type("sha256 input must be binary or a string")
-            })?;
-            Ok(Output::Bytes(hash::sha256(data, token)?.to_vec()))
+        Kernel::Md5 => digest(kernel, input, token, hash::digest::<md5::Md5>),
+        Kernel::Sha1 => digest(kernel, input, token, hash::digest::<sha1::Sha1>),
+        Kernel::Sha224 => digest(kernel, input, token, hash::digest::<sha2::Sha224>),
+        Kernel::Sha256 => digest(kernel, input, token, hash::digest::<sha2::Sha256>),
+        Kernel::Sha384 => digest(kernel, input, token, hash::digest::<sha2::Sha384>),
+        Kernel::Sha512 => digest(kernel, input, token, hash::digest::<sha2::Sha512>),
+        Kernel::Sha3_256 => digest(kernel, input, token, hash::digest::<sha3::Sha3_256>),
+        Kernel::Sha3_512 => digest(kernel, input, token, hash::digest::<sha3::Sha3_512>),
+        Kernel::Blake2b512 => digest(kernel, input, token, hash::digest::<blake2::Blake2b512>),
+        Kernel::Blake3 => digest(kernel, input, token, hash::blake3),
+        Kernel::Hmac => {
+            let (alg, key, data) = hash::hmac_params(input)?;
+            Ok(Output::Bytes(hash::hmac(alg, key, data, token)?))
         }
+        Kernel::Xxh32 => {
+            let seed = checksum::seed(kernel, input.param(0))? as u32;
+            let h = checksum::xxh32(data(kernel, input)?, seed, token)?;
+            Ok(Output::Number(h.into()))
+        }
+        Kernel::Xxh64 => {
+            let seed = checksum::seed(kernel, input.param(0))?;
+            let h = checksum::xxh64(data(kernel, input)?, seed, token)?;
+            Ok(Output::BigUint(h.into()))
+        }
+        Kernel::Xxh3 => {
+            let seed = checksum::seed(kernel, input.param(0))?;
+            let h = checksum::xxh3_64(data(kernel, input)?, seed, token)?;
+            Ok(Output::BigUint(h.into()))
+        }
+        Kernel::Xxh128 => {
+            let seed = checksum::seed(kernel, input.param(0))?;
+            let h = checksum::xxh3_128(data(kernel, input)?, seed, token)?;
+            Ok(Output::BigUint(h))
+        }
+        Kernel::Crc32 => Ok(Output::Number(
+            checksum::crc32(data(kernel, input)?, token)?.into(),
+        )),
+        Kernel::Crc32c => Ok(Output::Number(
+            checksum::crc32c(data(kernel, input)?, token)?.into(),
+        )),
         Kernel::Panic => panic!("__panic kernel: panicking on purpose"),
     }
+}
+
+fn echo_type_error() -> KernelError {
+    KernelError::invalid_type("echo input must be null, a boolean, a number, a string or binary")
+}
+
+/// The bytes a data kernel hashes: binary, a string, or a record's `data`.
+fn data<'a>(kernel: Kernel, input: &Input<'a>) -> Result<&'a [u8], KernelError> {
+    input.as_bytes().ok_or_else(|| {
+        KernelError::invalid_type(format!(
+            "{} input must be binary, a string or {{ data }}",
+            kernel.name()
+        ))
+    })
+}
+
+/// A digest kernel: `f` hashes the input's bytes into a `Buffer`.
+fn digest(
+    kernel: Kernel,
+    input: &Input<'_>,
+    token: &CancelToken<'_>,
+    f: fn(&[u8], &CancelToken<'_>) -> Result<Vec<u8>, Cancelled>,
+) -> Result<Output, KernelError> {
+    Ok(Output::Bytes(f(data(kernel, input)?, token)?))
 }
 
 #[cfg(test)]
@@ -216,6 +414,61 @@ mod tests {
         assert_eq!(Kernel::from_name("nope"), None);
         assert!(Kernel::Panic.is_internal());
         assert!(!Kernel::Sha256.is_internal());
+    }
+
+    #[test]
+    fn record_kinds_fit_the_param_slots() {
+        for k in Kernel::ALL {
+            if let InputKind::Record(names) = k.input_kind() {
+                assert!(names.len() <= MAX_PARAMS, "{}", k.name());
+                assert!(!names.contains(&"data"), "{}", k.name());
+            }
+        }
+    }
+
+    #[test]
+    fn record_inputs_reach_the_kernels() {
+        let t = CancelToken::never();
+        let rec = |seed| Input::Record {
+            data: b"abc",
+            params: [seed, Param::Missing],
+        };
+        assert_eq!(
+            run(Kernel::Sha256, &rec(Param::Missing), &t),
+            run(Kernel::Sha256, &Input::Str("abc"), &t)
+        );
+        assert_eq!(
+            run(Kernel::Xxh64, &rec(Param::Number(0.0)), &t),
+            run(Kernel::Xxh64, &Input::Bytes(b"abc"), &t)
+        );
+        let big = Param::BigInt(BigInt {
+            negative: false,
+            magnitude: Some(5),
+        });
+        assert_eq!(
+            run(Kernel::Xxh3, &rec(big), &t),
+            run(Kernel::Xxh3, &rec(Param::Number(5.0)), &t)
+        );
+        assert!(matches!(
+            run(Kernel::Xxh128, &rec(big), &t),
+            Ok(Output::BigUint(_))
+        ));
+        assert!(matches!(
+            run(Kernel::Crc32, &rec(Param::Missing), &t),
+            Ok(Output::Number(n)) if n == 891568578.0
+        ));
+        assert_eq!(
+            prepare(Kernel::Xxh32, &rec(Param::Number(-1.0)))
+                .unwrap_err()
+                .code,
+            "ERR_OUT_OF_RANGE"
+        );
+        assert_eq!(
+            prepare(Kernel::Echo, &rec(Param::Missing))
+                .unwrap_err()
+                .code,
+            "ERR_INVALID_ARG_TYPE"
+        );
     }
 
     #[test]
