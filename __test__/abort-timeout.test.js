@@ -183,6 +183,14 @@ describe('timeout', () => {
     await assertThreadFreed(pool, t0)
   }))
 
+  it('a timeout too large for any clock (1e300, MAX_VALUE) means no limit, not a crash', async () => {
+    await withPool({ threads: 1, timeout: Number.MAX_VALUE }, async (pool) => {
+      assert.equal(await pool.run('fib', 20), fib(20))
+      assert.equal(await pool.run('fib', 20, { timeout: 1e300 }), fib(20))
+      assert.deepEqual(await pool.runBatch('fib', [1, 2, 3], { timeout: 1e300 }), [1, 1, 2])
+    })
+  })
+
   it('the clock starts when the task runs, not when it is queued', () => withPool({ threads: 1, timeout: 150 }, async (pool) => {
     const t0 = Date.now()
     const [blocker] = await occupy(pool, 41, { timeout: 20_000 })

@@ -54,6 +54,22 @@ pub fn default_threads() -> u32 {
     crate::executor::default_threads() as u32
 }
 
+/// Runs an entry point's body with a panic guard: a panic must not unwind into Node (that
+/// aborts the process), so it becomes a thrown `Error` with code `ERR_POOL_INTERNAL`.
+fn guarded(env: js::Env, f: impl FnOnce() -> Value) -> Value {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(_) => match env.error(
+            js::ErrorClass::Error,
+            "ERR_POOL_INTERNAL",
+            "pool: internal error (a bug; please report it)",
+        ) {
+            Ok(e) => env.throw(e),
+            Err(_) => ptr::null_mut(),
+        },
+    }
+}
+
 /// Returns `f(env, args)` or throws a TypeError for a bad handle.
 fn with_core<const N: usize>(
     raw_env: sys::napi_env,
@@ -62,20 +78,22 @@ fn with_core<const N: usize>(
 ) -> Value {
     // SAFETY: every caller is a callback Node invoked with this env, on its JS thread.
     let env = unsafe { js::Env::from_raw(raw_env) };
-    let Ok(args) = env.args::<N>(info) else {
-        return ptr::null_mut();
-    };
-    match pool::core_of(env, args[0]) {
-        Some(core) => f(env, core, args),
-        None => match env.error(
-            js::ErrorClass::Type,
-            "ERR_INVALID_ARG_TYPE",
-            "Invalid pool handle",
-        ) {
-            Ok(e) => env.throw(e),
-            Err(_) => ptr::null_mut(),
-        },
-    }
+    guarded(env, || {
+        let Ok(args) = env.args::<N>(info) else {
+            return ptr::null_mut();
+        };
+        match pool::core_of(env, args[0]) {
+            Some(core) => f(env, core, args),
+            None => match env.error(
+                js::ErrorClass::Type,
+                "ERR_INVALID_ARG_TYPE",
+                "Invalid pool handle",
+            ) {
+                Ok(e) => env.throw(e),
+                Err(_) => ptr::null_mut(),
+            },
+        }
+    })
 }
 
 fn num(env: js::Env, v: Value, default: f64) -> f64 {
@@ -85,15 +103,17 @@ fn num(env: js::Env, v: Value, default: f64) -> f64 {
 unsafe extern "C" fn create_pool(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
     // SAFETY: called by Node with a live env on the JS thread.
     let env = unsafe { js::Env::from_raw(raw_env) };
-    let Ok([threads, max_queue, timeout]) = env.args::<3>(info) else {
-        return ptr::null_mut();
-    };
-    let (t, q, ms) = (
-        num(env, threads, 0.0),
-        num(env, max_queue, f64::INFINITY),
-        num(env, timeout, -1.0),
-    );
-    pool::create(env, t, q, ms).unwrap_or(ptr::null_mut())
+    guarded(env, || {
+        let Ok([threads, max_queue, timeout]) = env.args::<3>(info) else {
+            return ptr::null_mut();
+        };
+        let (t, q, ms) = (
+            num(env, threads, 0.0),
+            num(env, max_queue, f64::INFINITY),
+            num(env, timeout, -1.0),
+        );
+        pool::create(env, t, q, ms).unwrap_or(ptr::null_mut())
+    })
 }
 
 unsafe extern "C" fn run(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {

@@ -212,13 +212,12 @@ impl Core {
         }
     }
 
+    /// A task's limit: the pool default for a negative/NaN `ms` (none given), else `ms`.
     fn timeout(&self, ms: f64) -> Option<Duration> {
         if ms.is_nan() || ms < 0.0 {
             self.default_timeout
-        } else if ms.is_finite() {
-            Some(Duration::from_secs_f64(ms / 1000.0))
         } else {
-            None
+            limit(ms)
         }
     }
 
@@ -538,7 +537,9 @@ unsafe extern "C" fn call_js(
     let env = unsafe { Env::from_raw(env) };
     // SAFETY: `context` is the `Rc<Core>` leaked in `create`, alive until `tsfn_finalize`.
     let core = unsafe { &*(context as *const Core) };
-    if core.drain(env) {
+    // A panic must not unwind into Node; a failed drain leaves its events for the next call.
+    let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| core.drain(env)));
+    if more.unwrap_or(true) {
         core.gate.signal();
     }
 }
@@ -642,8 +643,11 @@ pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) ->
         exited: Cell::new(false),
         torn_down: Cell::new(false),
         close_waiters: RefCell::default(),
-        default_timeout: (timeout_ms.is_finite() && timeout_ms >= 0.0)
-            .then(|| Duration::from_secs_f64(timeout_ms / 1000.0)),
+        default_timeout: if timeout_ms >= 0.0 {
+            limit(timeout_ms)
+        } else {
+            None
+        },
         last_tag: Cell::new(-1.0),
         generation: Cell::new(0),
     });
@@ -1061,6 +1065,12 @@ impl Core {
             _ => f64::NAN,
         }
     }
+}
+
+/// A run-time limit of `ms` milliseconds; `None` (no limit) for Infinity or a value too large
+/// for a `Duration` (beyond ~584 billion years, so no limit either).
+fn limit(ms: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(ms / 1000.0).ok()
 }
 
 fn kernel_by_id(id: f64) -> Option<Kernel> {
