@@ -31,6 +31,73 @@ export interface Kernels {
   crc32: { input: HashInput; output: number }
   /** CRC-32C (Castagnoli); unsigned 32-bit. */
   crc32c: { input: HashInput; output: number }
+  /** bcrypt: a new `$2b$` hash with a random salt. Only the first 72 password bytes count. */
+  'bcrypt.hash': { input: BcryptHashInput; output: string }
+  /** Whether `password` matches a `$2a$`/`$2b$`/`$2y$` hash; a malformed hash rejects (ERR_INVALID_ARG_VALUE). */
+  'bcrypt.verify': { input: PasswordVerifyInput; output: boolean }
+  /** Argon2 (version 0x13): a PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
+  'argon2.hash': { input: Argon2HashInput; output: string }
+  /** Whether `password` matches an Argon2 PHC string; a malformed hash rejects (ERR_INVALID_ARG_VALUE). */
+  'argon2.verify': { input: PasswordVerifyInput; output: boolean }
+  /** scrypt, byte-equal to `crypto.scrypt`. */
+  scrypt: { input: ScryptInput; output: Buffer }
+  /** PBKDF2-HMAC, byte-equal to `crypto.pbkdf2`. */
+  pbkdf2: { input: Pbkdf2Input; output: Buffer }
+}
+
+/** A password: binary, or a string (as UTF-8). */
+export type Password = Binary | string
+
+export interface BcryptHashInput {
+  password: Password
+  /** log2 of the rounds, integer 4–31 (default 12). */
+  cost?: number
+}
+
+export interface PasswordVerifyInput {
+  password: Password
+  /** The stored hash string. */
+  hash: string
+}
+
+export interface Argon2HashInput {
+  password: Password
+  /** Default 'argon2id'. */
+  type?: 'argon2d' | 'argon2i' | 'argon2id'
+  /** KiB, integer 8·parallelism – 1048576 (1 GiB); default 19456. */
+  memoryCost?: number
+  /** Passes, integer 1–1024; default 2. */
+  timeCost?: number
+  /** Lanes, integer 1–255; default 1. */
+  parallelism?: number
+  /** 8–48 bytes; default 16 random bytes from the OS CSPRNG. */
+  salt?: Binary | string
+}
+
+export interface ScryptInput {
+  password: Password
+  salt: Binary | string
+  /** Output length in bytes, integer 0–1048576. */
+  keylen: number
+  /** Power of 2 > 1 (default 16384; 0 means the default, as in Node). */
+  N?: number
+  /** Default 8. */
+  r?: number
+  /** Default 1. */
+  p?: number
+  /** Bytes; refuses when 128·r·(N + p + 2) exceeds it (default 32 MiB, hard cap 1 GiB). */
+  maxmem?: number
+}
+
+export interface Pbkdf2Input {
+  password: Password
+  salt: Binary | string
+  /** Integer 1–2147483647. */
+  iterations: number
+  /** Output length in bytes, integer 0–1048576. */
+  keylen: number
+  /** Default 'sha256'. */
+  digest?: 'sha1' | 'sha256' | 'sha384' | 'sha512'
 }
 
 /** Data to hash: binary, a string (hashed as UTF-8), or `{ data }` (other fields ignored). */

@@ -7,12 +7,15 @@
 //! the memory stays alive, and the reference is released on the JS thread when the task leaves
 //! the pool. JS must not detach, transfer or write to such a buffer while its task is pending.
 //! Object inputs `{ data, ...params }` follow the same rule for `data`; the params a kernel
-//! names are always copied, and other properties are never read.
+//! names are always copied, and other properties are never read. Object inputs of
+//! [`InputKind::Object`] kernels (the password hashes) have no `data`: the named properties
+//! are copied (passwords and salts are small) and binary or non-object inputs are refused.
 
 use super::js::{ByteView, Env, ErrorClass, Fail, JsRef, JsResult, Value};
 use crate::executor::{self, CancelToken};
 use crate::kernels::{
-    self, BigInt, ErrorKind, Input, InputKind, Kernel, KernelError, Output, Param, MAX_PARAMS,
+    self, BigInt, ErrorKind, Input, InputKind, Kernel, KernelError, Output, Param, MAX_FIELDS,
+    MAX_PARAMS,
 };
 use napi::sys::ValueType as T;
 use std::ffi::CString;
@@ -59,6 +62,8 @@ pub(super) enum Owned {
         data: Box<Owned>,
         params: Vec<OwnedParam>,
     },
+    /// An object input of an [`InputKind::Object`] kernel: its named properties, copied.
+    Object(Vec<OwnedParam>),
 }
 
 /// A copied [`Param`].
@@ -104,6 +109,13 @@ impl Owned {
                     data: data.view().as_bytes().unwrap_or_default(),
                     params: ps,
                 }
+            }
+            Owned::Object(params) => {
+                let mut ps = [Param::Missing; MAX_FIELDS];
+                for (slot, p) in ps.iter_mut().zip(params) {
+                    *slot = p.view();
+                }
+                Input::Object { params: ps }
             }
         }
     }
@@ -303,9 +315,8 @@ fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
     unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec()
 }
 
-/// Reads an object input `{ data, ...params }`: the named params (copied), then `data` (read
-/// like a plain binary input, so a large `data` is read in place).
-fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned, KernelError> {
+/// Reads the named properties of an object input (copied).
+fn params(env: Env, obj: Value, names: &[&str]) -> Result<Vec<OwnedParam>, KernelError> {
     let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
     let mut params = Vec::with_capacity(names.len());
     for name in names {
@@ -313,6 +324,14 @@ fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned,
         let v = env.get_named(obj, &key).map_err(unreadable)?;
         params.push(param(env, v)?);
     }
+    Ok(params)
+}
+
+/// Reads an object input `{ data, ...params }`: the named params (copied), then `data` (read
+/// like a plain binary input, so a large `data` is read in place).
+fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned, KernelError> {
+    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
+    let params = params(env, obj, names)?;
     let v = env.get_named(obj, c"data").map_err(unreadable)?;
     let data = match env.type_of(v).map_err(unreadable)? {
         T::napi_string => Some(Owned::Str(env.get_string(v).map_err(unreadable)?)),
@@ -396,6 +415,11 @@ pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, Kern
             None => record(env, kernel, v, names)?,
         },
         (InputKind::Record(_), _) => return Err(wrong_type(kernel, RECORD, env, v)),
+        (InputKind::Object(names), T::napi_object) => match env.byte_view(v) {
+            Ok(None) => Owned::Object(params(env, v, names)?),
+            _ => return Err(wrong_type(kernel, "an object", env, v)),
+        },
+        (InputKind::Object(_), _) => return Err(wrong_type(kernel, "an object", env, v)),
     };
     if let Err(e) = kernels::prepare(kernel, &owned.view()) {
         owned.release(env);

@@ -10,6 +10,7 @@
 pub mod checksum;
 pub mod fib;
 pub mod hash;
+pub mod password;
 
 use crate::executor::{CancelToken, Cancelled};
 use std::fmt;
@@ -36,6 +37,12 @@ pub enum Kernel {
     Xxh128,
     Crc32,
     Crc32c,
+    BcryptHash,
+    BcryptVerify,
+    Argon2Hash,
+    Argon2Verify,
+    Scrypt,
+    Pbkdf2,
     /// Internal: panics on purpose, so tests can prove a panic rejects one task only.
     Panic,
 }
@@ -53,14 +60,20 @@ pub enum InputKind {
     /// params are read into [`Input::Record`] in this order (other properties are ignored). At
     /// most [`MAX_PARAMS`] names.
     Record(&'static [&'static str]),
+    /// An object whose named properties (no `data`) are read into [`Input::Object`] in this
+    /// order; other properties are ignored. At most [`MAX_FIELDS`] names.
+    Object(&'static [&'static str]),
 }
 
 /// The most params an [`InputKind::Record`] kernel reads.
 pub const MAX_PARAMS: usize = 2;
 
+/// The most properties an [`InputKind::Object`] kernel reads.
+pub const MAX_FIELDS: usize = 7;
+
 impl Kernel {
     /// All kernels, public ones first, in registry order.
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 26] = [
         Kernel::Echo,
         Kernel::Fib,
         Kernel::Md5,
@@ -80,6 +93,12 @@ impl Kernel {
         Kernel::Xxh128,
         Kernel::Crc32,
         Kernel::Crc32c,
+        Kernel::BcryptHash,
+        Kernel::BcryptVerify,
+        Kernel::Argon2Hash,
+        Kernel::Argon2Verify,
+        Kernel::Scrypt,
+        Kernel::Pbkdf2,
         Kernel::Panic,
     ];
 
@@ -104,6 +123,12 @@ impl Kernel {
             Kernel::Xxh128 => "xxh128",
             Kernel::Crc32 => "crc32",
             Kernel::Crc32c => "crc32c",
+            Kernel::BcryptHash => "bcrypt.hash",
+            Kernel::BcryptVerify => "bcrypt.verify",
+            Kernel::Argon2Hash => "argon2.hash",
+            Kernel::Argon2Verify => "argon2.verify",
+            Kernel::Scrypt => "scrypt",
+            Kernel::Pbkdf2 => "pbkdf2",
             Kernel::Panic => "__panic",
         }
     }
@@ -137,12 +162,31 @@ impl Kernel {
                 InputKind::Record(&["seed"])
             }
             Kernel::Hmac => InputKind::Record(&["algorithm", "key"]),
+            Kernel::BcryptHash => InputKind::Object(&["password", "cost"]),
+            Kernel::BcryptVerify | Kernel::Argon2Verify => InputKind::Object(&["password", "hash"]),
+            Kernel::Argon2Hash => InputKind::Object(&[
+                "password",
+                "type",
+                "memoryCost",
+                "timeCost",
+                "parallelism",
+                "salt",
+            ]),
+            Kernel::Scrypt => {
+                InputKind::Object(&["password", "salt", "keylen", "N", "r", "p", "maxmem"])
+            }
+            Kernel::Pbkdf2 => {
+                InputKind::Object(&["password", "salt", "iterations", "keylen", "digest"])
+            }
             Kernel::Panic => InputKind::Ignored,
         }
     }
 }
 
 /// A kernel's view of its input. Strings and binary are borrowed from the job that owns them.
+// `Object` makes the enum ~230 bytes; an `Input` is a short-lived view built once per task on
+// the stack, so boxing its params would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input<'a> {
     Null,
@@ -155,6 +199,11 @@ pub enum Input<'a> {
     Record {
         data: &'a [u8],
         params: [Param<'a>; MAX_PARAMS],
+    },
+    /// An object input of an [`InputKind::Object`] kernel: its properties in the order the
+    /// kernel named them (unused slots are `Missing`).
+    Object {
+        params: [Param<'a>; MAX_FIELDS],
     },
 }
 
@@ -172,6 +221,7 @@ impl<'a> Input<'a> {
     pub fn param(&self, i: usize) -> Param<'a> {
         match self {
             Input::Record { params, .. } => params.get(i).copied().unwrap_or(Param::Missing),
+            Input::Object { params } => params.get(i).copied().unwrap_or(Param::Missing),
             _ => Param::Missing,
         }
     }
@@ -256,6 +306,39 @@ impl KernelError {
             message: message.into(),
         }
     }
+    /// A value of the right type that is not acceptable (e.g. a malformed stored hash); Node
+    /// throws these as `TypeError`.
+    pub fn invalid_value(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Type,
+            code: "ERR_INVALID_ARG_VALUE",
+            message: message.into(),
+        }
+    }
+    /// scrypt parameters Node would refuse (`RangeError`, as in `crypto.scrypt`).
+    pub fn scrypt_params(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Range,
+            code: "ERR_CRYPTO_INVALID_SCRYPT_PARAMS",
+            message: message.into(),
+        }
+    }
+    /// An unsupported digest name (`TypeError`, as in `crypto.pbkdf2`).
+    pub fn invalid_digest(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Type,
+            code: "ERR_CRYPTO_INVALID_DIGEST",
+            message: message.into(),
+        }
+    }
+    /// The operating system or a library failed (e.g. no randomness available).
+    pub fn operation_failed(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Generic,
+            code: "ERR_CRYPTO_OPERATION_FAILED",
+            message: message.into(),
+        }
+    }
     /// The kernel stopped because its token was cancelled; the binding decides what the caller
     /// sees (abort, timeout or pool closed).
     pub fn cancelled() -> Self {
@@ -292,7 +375,7 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
             Input::Null | Input::Bool(_) | Input::Number(_) | Input::Str(_) | Input::Bytes(_) => {
                 Ok(())
             }
-            Input::Record { .. } => Err(echo_type_error()),
+            Input::Record { .. } | Input::Object { .. } => Err(echo_type_error()),
         },
         Kernel::Md5
         | Kernel::Sha1
@@ -311,6 +394,12 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
             data(kernel, input)?;
             checksum::seed(kernel, input.param(0)).map(drop)
         }
+        Kernel::BcryptHash => password::bcrypt_hash_params(input).map(drop),
+        Kernel::BcryptVerify => password::bcrypt_verify_params(input).map(drop),
+        Kernel::Argon2Hash => password::argon2_hash_params(input).map(drop),
+        Kernel::Argon2Verify => password::argon2_verify_params(input).map(drop),
+        Kernel::Scrypt => password::scrypt_params(input).map(drop),
+        Kernel::Pbkdf2 => password::pbkdf2_params(input).map(drop),
         Kernel::Panic => Ok(()),
     }
 }
@@ -328,7 +417,7 @@ pub fn run(
             Input::Number(n) => Output::Number(n),
             Input::Str(s) => Output::Str(s.to_owned()),
             Input::Bytes(b) => Output::Bytes(b.to_vec()),
-            Input::Record { .. } => return Err(echo_type_error()),
+            Input::Record { .. } | Input::Object { .. } => return Err(echo_type_error()),
         }),
         Kernel::Fib => {
             let n = fib::validate(input)?;
@@ -374,6 +463,30 @@ pub fn run(
         Kernel::Crc32c => Ok(Output::Number(
             checksum::crc32c(data(kernel, input)?, token)?.into(),
         )),
+        Kernel::BcryptHash => {
+            let (pw, cost) = password::bcrypt_hash_params(input)?;
+            Ok(Output::Str(password::bcrypt_hash(pw, cost, token)?))
+        }
+        Kernel::BcryptVerify => {
+            let (pw, hash) = password::bcrypt_verify_params(input)?;
+            Ok(Output::Bool(password::bcrypt_verify(pw, hash, token)?))
+        }
+        Kernel::Argon2Hash => Ok(Output::Str(password::argon2_hash(
+            &password::argon2_hash_params(input)?,
+            token,
+        )?)),
+        Kernel::Argon2Verify => {
+            let (pw, hash) = password::argon2_verify_params(input)?;
+            Ok(Output::Bool(password::argon2_verify(pw, hash, token)?))
+        }
+        Kernel::Scrypt => Ok(Output::Bytes(password::scrypt(
+            &password::scrypt_params(input)?,
+            token,
+        )?)),
+        Kernel::Pbkdf2 => Ok(Output::Bytes(password::pbkdf2(
+            &password::pbkdf2_params(input)?,
+            token,
+        )?)),
         Kernel::Panic => panic!("__panic kernel: panicking on purpose"),
     }
 }
@@ -422,6 +535,9 @@ mod tests {
             if let InputKind::Record(names) = k.input_kind() {
                 assert!(names.len() <= MAX_PARAMS, "{}", k.name());
                 assert!(!names.contains(&"data"), "{}", k.name());
+            }
+            if let InputKind::Object(names) = k.input_kind() {
+                assert!(names.len() <= MAX_FIELDS, "{}", k.name());
             }
         }
     }
