@@ -43,7 +43,34 @@ export interface Kernels {
   scrypt: { input: ScryptInput; output: Buffer }
   /** PBKDF2-HMAC, byte-equal to `crypto.pbkdf2`. */
   pbkdf2: { input: Pbkdf2Input; output: Buffer }
+  /**
+   * RFC 4180 CSV (UTF-8 text) → rows: arrays of fields, or objects keyed by the header row
+   * with `header: true`. Unterminated quote: rejects with `ERR_POOL_CSV_SYNTAX` and `line`.
+   */
+  'csv.parse': { input: CsvParseInput; output: CsvRow[] }
 }
+
+export interface CsvParseOptions {
+  data: Binary | string
+  /** One character, not CR or LF (default ','). */
+  delimiter?: string
+  /** One character, not CR or LF, other than the delimiter (default '"'). */
+  quote?: string
+  /**
+   * Rows become objects keyed by the first row's fields (papaparse's rules: a BOM is stripped,
+   * duplicates renamed `a_1`…, missing fields absent, extra ones in `__parsed_extra`).
+   */
+  header?: boolean
+  /** papaparse's dynamicTyping: numbers, `true`/`TRUE`/`false`/`FALSE`, ISO dates, '' → null. */
+  dynamicTyping?: boolean
+  /** Drops records that are one empty field (an empty line, or `""`). */
+  skipEmptyLines?: boolean
+}
+
+export type CsvParseInput = Binary | string | CsvParseOptions
+
+export type CsvValue = string | number | boolean | null | Date
+export type CsvRow = CsvValue[] | { [field: string]: CsvValue | CsvValue[] }
 
 /** A password: binary, or a string (as UTF-8). */
 export type Password = Binary | string

@@ -5,12 +5,14 @@
 
 const { EventEmitter } = require('node:events')
 const native = require('./binding.js')
+const csv = require('./lib/csv.js')
 
 const KERNEL_IDS = new Map(native.kernelNames().map((name, id) => [name, id]))
 const PUBLIC_KERNELS = Object.freeze(native.kernelNames().filter((n) => !n.startsWith('__')))
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 const MAX_THREADS = 1024
 const DEFAULT_THREADS = native.defaultThreads()
+const CSV_PARSE = KERNEL_IDS.get('csv.parse')
 
 class AbortError extends Error {
   constructor(message = 'The operation was aborted', options = undefined) {
@@ -169,6 +171,12 @@ class WorkerPool extends EventEmitter {
   run(kernel, input, options) {
     const id = kernelId(kernel)
     if (typeof id !== 'number') return Promise.reject(id)
+    // csv.parse: the worker returns a packed table; lib/csv.js builds the rows in slices.
+    if (id === CSV_PARSE) return csv.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
+    return this.#submit(id, input, options)
+  }
+
+  #submit(id, input, options) {
     if (options === undefined) return native.run(this.#handle, id, input, 0, -1)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)
@@ -184,6 +192,7 @@ class WorkerPool extends EventEmitter {
     if (!Array.isArray(inputs)) {
       return Promise.reject(codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "inputs" argument must be an instance of Array. Received ${typeName(inputs)}`))
     }
+    if (id === CSV_PARSE) return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
     if (options === undefined) return batch(this.#handle, id, inputs, 0, -1)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)

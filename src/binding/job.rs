@@ -441,6 +441,23 @@ pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
         Output::Str(s) => env.string(&s),
         Output::Bytes(b) => env.buffer(b),
         Output::BigUint(n) => env.bigint_u128(n),
+        Output::Csv(t) => {
+            let t = *t;
+            let obj = env.object()?;
+            env.set(obj, c"ends", env.uint32_array(&t.ends)?)?;
+            env.set(obj, c"rows", env.uint32_array(&t.rows)?)?;
+            env.set(obj, c"rowBytes", env.uint32_array(&t.row_bytes)?)?;
+            let types = if t.types.is_empty() && !t.ends.is_empty() {
+                env.undefined()
+            } else {
+                env.uint8_array(&t.types)?
+            };
+            env.set(obj, c"types", types)?;
+            env.set(obj, c"ascii", env.boolean(t.ascii)?)?;
+            // Large texts are handed over without a copy; JS decodes them in slices.
+            env.set(obj, c"text", env.buffer(t.text)?)?;
+            Ok(obj)
+        }
     }
 }
 
@@ -449,7 +466,11 @@ pub(super) fn error(env: Env, e: &KernelError) -> JsResult<Value> {
     let class = match e.kind {
         ErrorKind::Type => ErrorClass::Type,
         ErrorKind::Range => ErrorClass::Range,
-        ErrorKind::Generic => ErrorClass::Error,
+        ErrorKind::Generic | ErrorKind::Syntax { .. } => ErrorClass::Error,
     };
-    env.error(class, e.code, &e.message)
+    let err = env.error(class, e.code, &e.message)?;
+    if let ErrorKind::Syntax { line } = e.kind {
+        env.set(err, c"line", env.number(line.into())?)?;
+    }
+    Ok(err)
 }

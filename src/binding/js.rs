@@ -297,6 +297,56 @@ impl Env {
         Ok(out)
     }
 
+    /// A new typed array of type `ty` holding a copy of the `count` elements of `elem` bytes
+    /// each at `src`.
+    ///
+    /// # Safety
+    /// `src` must point to `count * elem` readable bytes (it may dangle when `count` is 0).
+    unsafe fn typed_copy(
+        self,
+        ty: i32,
+        elem: usize,
+        src: *const u8,
+        count: usize,
+    ) -> JsResult<Value> {
+        let (mut ab, mut data, mut out) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        let len = count * elem;
+        // SAFETY: env invariant; Node allocates `len` writable bytes at `data`, which we fill
+        // from `src` (readable for `len` bytes, the caller's contract) before any JS can see
+        // the array; nothing is copied when `len` is 0.
+        unsafe {
+            ok(sys::napi_create_arraybuffer(
+                self.0, len, &mut data, &mut ab,
+            ))?;
+            if len > 0 {
+                ptr::copy_nonoverlapping(src, data.cast::<u8>(), len);
+            }
+            ok(sys::napi_create_typedarray(
+                self.0, ty, count, ab, 0, &mut out,
+            ))?;
+        }
+        Ok(out)
+    }
+
+    /// A new `Uint32Array` with a copy of `v`.
+    pub fn uint32_array(self, v: &[u32]) -> JsResult<Value> {
+        // SAFETY: a `&[u32]` is `v.len() * 4` readable bytes.
+        unsafe {
+            self.typed_copy(
+                sys::TypedarrayType::uint32_array,
+                4,
+                v.as_ptr().cast(),
+                v.len(),
+            )
+        }
+    }
+
+    /// A new `Uint8Array` with a copy of `v`.
+    pub fn uint8_array(self, v: &[u8]) -> JsResult<Value> {
+        // SAFETY: a `&[u8]` is `v.len()` readable bytes.
+        unsafe { self.typed_copy(sys::TypedarrayType::uint8_array, 1, v.as_ptr(), v.len()) }
+    }
+
     pub fn is_array(self, v: Value) -> JsResult<bool> {
         let mut b = false;
         // SAFETY: env and value invariants.

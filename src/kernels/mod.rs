@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod csv;
 pub mod fib;
 pub mod hash;
 pub mod password;
@@ -43,6 +44,7 @@ pub enum Kernel {
     Argon2Verify,
     Scrypt,
     Pbkdf2,
+    CsvParse,
     /// Internal: panics on purpose, so tests can prove a panic rejects one task only.
     Panic,
 }
@@ -66,14 +68,14 @@ pub enum InputKind {
 }
 
 /// The most params an [`InputKind::Record`] kernel reads.
-pub const MAX_PARAMS: usize = 2;
+pub const MAX_PARAMS: usize = 4;
 
 /// The most properties an [`InputKind::Object`] kernel reads.
 pub const MAX_FIELDS: usize = 7;
 
 impl Kernel {
     /// All kernels, public ones first, in registry order.
-    pub const ALL: [Kernel; 26] = [
+    pub const ALL: [Kernel; 27] = [
         Kernel::Echo,
         Kernel::Fib,
         Kernel::Md5,
@@ -99,6 +101,7 @@ impl Kernel {
         Kernel::Argon2Verify,
         Kernel::Scrypt,
         Kernel::Pbkdf2,
+        Kernel::CsvParse,
         Kernel::Panic,
     ];
 
@@ -129,6 +132,7 @@ impl Kernel {
             Kernel::Argon2Verify => "argon2.verify",
             Kernel::Scrypt => "scrypt",
             Kernel::Pbkdf2 => "pbkdf2",
+            Kernel::CsvParse => "csv.parse",
             Kernel::Panic => "__panic",
         }
     }
@@ -178,6 +182,7 @@ impl Kernel {
             Kernel::Pbkdf2 => {
                 InputKind::Object(&["password", "salt", "iterations", "keylen", "digest"])
             }
+            Kernel::CsvParse => InputKind::Record(csv::PARAMS),
             Kernel::Panic => InputKind::Ignored,
         }
     }
@@ -272,6 +277,8 @@ pub enum Output {
     Bytes(Vec<u8>),
     /// Becomes a non-negative `bigint`.
     BigUint(u128),
+    /// A parsed CSV document; becomes `{ text, ends, rows, rowBytes, types, ascii }`.
+    Csv(Box<csv::Table>),
 }
 
 /// The JS error class an error maps to.
@@ -281,6 +288,10 @@ pub enum ErrorKind {
     Range,
     /// A plain `Error`.
     Generic,
+    /// A plain `Error` with a 1-based `line` property (malformed text input).
+    Syntax {
+        line: u32,
+    },
 }
 
 /// A kernel failure with a stable `code` for JS.
@@ -400,6 +411,7 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
         Kernel::Argon2Verify => password::argon2_verify_params(input).map(drop),
         Kernel::Scrypt => password::scrypt_params(input).map(drop),
         Kernel::Pbkdf2 => password::pbkdf2_params(input).map(drop),
+        Kernel::CsvParse => csv::options(input).map(drop),
         Kernel::Panic => Ok(()),
     }
 }
@@ -487,6 +499,14 @@ pub fn run(
             &password::pbkdf2_params(input)?,
             token,
         )?)),
+        Kernel::CsvParse => {
+            let (data, opts) = csv::options(input)?;
+            match csv::parse(data, opts, token) {
+                Ok(t) => Ok(Output::Csv(Box::new(t))),
+                Err(csv::Stop::Cancelled) => Err(KernelError::cancelled()),
+                Err(csv::Stop::Syntax(e)) => Err(csv::syntax_error(e)),
+            }
+        }
         Kernel::Panic => panic!("__panic kernel: panicking on purpose"),
     }
 }
@@ -547,7 +567,7 @@ mod tests {
         let t = CancelToken::never();
         let rec = |seed| Input::Record {
             data: b"abc",
-            params: [seed, Param::Missing],
+            params: [seed, Param::Missing, Param::Missing, Param::Missing],
         };
         assert_eq!(
             run(Kernel::Sha256, &rec(Param::Missing), &t),
