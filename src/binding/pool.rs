@@ -715,6 +715,19 @@ impl Core {
         env.rejected(pool_error(env, PoolError::Closed, None).unwrap_or_else(|_| env.undefined()))
     }
 
+    /// The checks every submission starts with: a known kernel id and an open pool. `Err` holds
+    /// the already-rejected promise to return.
+    fn admit(&self, env: Env, kernel: f64) -> Result<Kernel, Value> {
+        self.last_tag.set(-1.0);
+        let Some(kernel) = kernel_by_id(kernel) else {
+            return Err(self.reject_now(env, pool_error(env, PoolError::UnknownKernel, None)));
+        };
+        if self.closed.get() {
+            return Err(self.reject_closed(env));
+        }
+        Ok(kernel)
+    }
+
     /// `run(handle, kernelId, input, priority, timeoutMs) → Promise`.
     pub fn run(
         &self,
@@ -724,13 +737,10 @@ impl Core {
         priority: f64,
         timeout_ms: f64,
     ) -> Value {
-        self.last_tag.set(-1.0);
-        let Some(kernel) = kernel_by_id(kernel) else {
-            return self.reject_now(env, pool_error(env, PoolError::UnknownKernel, None));
+        let kernel = match self.admit(env, kernel) {
+            Ok(k) => k,
+            Err(rejected) => return rejected,
         };
-        if self.closed.get() {
-            return self.reject_closed(env);
-        }
         let owned = match job::to_input(env, kernel, input) {
             Ok(o) => o,
             // A getter of an object input threw: reject with what it threw.
@@ -797,13 +807,10 @@ impl Core {
         priority: f64,
         timeout_ms: f64,
     ) -> Value {
-        self.last_tag.set(-1.0);
-        let Some(kernel) = kernel_by_id(kernel) else {
-            return self.reject_now(env, pool_error(env, PoolError::UnknownKernel, None));
+        let kernel = match self.admit(env, kernel) {
+            Ok(k) => k,
+            Err(rejected) => return rejected,
         };
-        if self.closed.get() {
-            return self.reject_closed(env);
-        }
         if let Ok(Some(nums)) = env.float64_elements(inputs) {
             return self.run_numbers(env, kernel, nums, priority, timeout_ms);
         }
