@@ -29,6 +29,7 @@ const crypto = require('node:crypto')
 const zlib = require('node:zlib')
 const { promisify, parseArgs } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { median, spread, gc } = require('./lib')
 
 const HASH_WORKER = path.join(__dirname, 'workers', 'hash.js')
 const MiB = 1024 * 1024
@@ -100,27 +101,8 @@ function packageVersion(name) {
 // ---------------------------------------------------------------------------------------------
 // Statistics and timing (same conventions as benches/overhead.js)
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
-function spread(xs) {
-  if (xs.length < 2) return ''
-  const m = median(xs)
-  return `±${((Math.max(...xs.map((x) => Math.abs(x - m))) / m) * 100).toFixed(0)}%`
-}
 
-let gc = () => {}
-function enableGc() {
-  try {
-    require('node:v8').setFlagsFromString('--expose-gc')
-    gc = require('node:vm').runInNewContext('gc')
-  } catch {
-    // best effort: without it, reps just include more GC noise
-  }
-}
 
 function check(cond, what) {
   if (!cond) throw new Error(`correctness check failed: ${what}`)
@@ -540,7 +522,6 @@ function writeJson(file, opts, versions, rows, wallMs) {
 
 async function main() {
   const opts = parseOptions()
-  enableGc()
   const t0 = performance.now()
 
   const { WorkerPool } = require('..')

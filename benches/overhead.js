@@ -19,6 +19,7 @@ const fs = require('node:fs')
 const { execFile } = require('node:child_process')
 const { promisify, parseArgs } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { median, spread, gc } = require('./lib')
 
 const TRIVIAL_WORKER = path.join(__dirname, 'workers', 'trivial.js')
 const FIB_WORKER = path.join(__dirname, 'workers', 'fib.js')
@@ -106,25 +107,11 @@ const CREATORS = { pool: createPool, piscina: createPiscina }
 // ---------------------------------------------------------------------------------------------
 // Statistics and timing
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 function nowMs() {
   return performance.now()
 }
 
-let gc = () => {}
-function enableGc() {
-  try {
-    require('node:v8').setFlagsFromString('--expose-gc')
-    gc = require('node:vm').runInNewContext('gc')
-  } catch {
-    // best effort: without it, reps just include more GC noise
-  }
-}
 
 function assertEqual(actual, expected, what) {
   if (actual !== expected) throw new Error(`${what}: expected ${expected}, got ${actual}`)
@@ -273,11 +260,6 @@ function row(workload, samples, format, target, check, note) {
   return { workload, pool, piscina, ratio, samples, format, target, met: check ? check(pool, ratio) : undefined, note }
 }
 
-function spread(xs) {
-  if (xs.length < 2) return ''
-  const m = median(xs)
-  return `±${((Math.max(...xs.map((x) => Math.abs(x - m))) / m) * 100).toFixed(0)}%`
-}
 
 function printHeader(opts) {
   const cpus = os.cpus()
@@ -384,7 +366,6 @@ async function childRows(opts) {
 
 async function main() {
   const opts = parseOptions()
-  enableGc()
   if (opts.child) return childMain(opts)
 
   const t0 = nowMs()
