@@ -115,25 +115,10 @@ pub fn crc32c(data: &[u8], token: &CancelToken<'_>) -> Result<u32, Cancelled> {
 mod tests {
     use super::*;
     use crate::executor::TaskCtl;
+    use crate::kernels::conformance::*;
     use crate::kernels::BigInt;
     use serde_json::Value;
     use std::sync::atomic::AtomicBool;
-
-    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
-
-    fn json(rel: &str) -> Value {
-        let path = format!("{CONFORMANCE}/{rel}");
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
 
     fn int(v: &Value) -> u128 {
         let s = v.as_str().expect("hex string");

@@ -137,30 +137,11 @@ fn mac<M: Mac + hmac::digest::KeyInit>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use crate::kernels::conformance::*;
     use std::sync::atomic::AtomicBool;
-
-    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
-
-    fn read(rel: &str) -> String {
-        let path = format!("{CONFORMANCE}/{rel}");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
-    }
-
-    fn json(rel: &str) -> Value {
-        serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        assert!(s.len().is_multiple_of(2), "odd hex length");
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
     }
 
     /// `(message, digest)` pairs of a NIST-style `.rsp`/`.txt` file (`Len` in bits, `Msg`, `MD`;

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+#[cfg(test)]
+mod conformance;
 pub mod csv;
 pub mod fib;
 pub mod hash;

@@ -546,25 +546,9 @@ pub fn pbkdf2(p: &Pbkdf2Params<'_>, token: &CancelToken<'_>) -> Result<Vec<u8>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::conformance::*;
     use crate::kernels::{self, Kernel, Output, MAX_FIELDS};
     use serde_json::Value;
-
-    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
-
-    fn json(rel: &str) -> Value {
-        let path = format!("{CONFORMANCE}/{rel}");
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        assert!(s.len().is_multiple_of(2), "odd hex length");
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
 
     fn s<'a>(v: &'a Value, k: &str) -> &'a str {
         v[k].as_str().unwrap_or_else(|| panic!("{k} in {v}"))
