@@ -48,7 +48,17 @@ export interface Kernels {
    * with `header: true`. Unterminated quote: rejects with `ERR_POOL_CSV_SYNTAX` and `line`.
    */
   'csv.parse': { input: CsvParseInput; output: CsvRow[] }
+  /**
+   * JSON text (a string, or UTF-8 binary) → the value `JSON.parse` gives. Invalid text rejects
+   * with a `SyntaxError` (`ERR_POOL_JSON_SYNTAX`) carrying 1-based `line`/`column` and 0-based
+   * `position` (UTF-16 units for a string, bytes for binary); nesting deeper than 10,000
+   * rejects with a `RangeError` (`ERR_POOL_JSON_DEPTH`). Large documents are built on the event
+   * loop in short slices.
+   */
+  'json.parse': { input: Binary | string; output: JsonValue }
 }
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
 export interface CsvParseOptions {
   data: Binary | string

@@ -6,6 +6,7 @@
 const { EventEmitter } = require('node:events')
 const native = require('./binding.js')
 const csv = require('./lib/csv.js')
+const json = require('./lib/json.js')
 
 const KERNEL_IDS = new Map(native.kernelNames().map((name, id) => [name, id]))
 const PUBLIC_KERNELS = Object.freeze(native.kernelNames().filter((n) => !n.startsWith('__')))
@@ -13,6 +14,7 @@ const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 const MAX_THREADS = 1024
 const DEFAULT_THREADS = native.defaultThreads()
 const CSV_PARSE = KERNEL_IDS.get('csv.parse')
+const JSON_PARSE = KERNEL_IDS.get('json.parse')
 
 class AbortError extends Error {
   constructor(message = 'The operation was aborted', options = undefined) {
@@ -173,6 +175,8 @@ class WorkerPool extends EventEmitter {
     if (typeof id !== 'number') return Promise.reject(id)
     // csv.parse: the worker returns a packed table; lib/csv.js builds the rows in slices.
     if (id === CSV_PARSE) return csv.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
+    // json.parse: the worker validates and splits; lib/json.js builds the value in slices.
+    if (id === JSON_PARSE) return json.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
     return this.#submit(id, input, options)
   }
 
@@ -192,7 +196,7 @@ class WorkerPool extends EventEmitter {
     if (!Array.isArray(inputs)) {
       return Promise.reject(codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "inputs" argument must be an instance of Array. Received ${typeName(inputs)}`))
     }
-    if (id === CSV_PARSE) return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
+    if (id === CSV_PARSE || id === JSON_PARSE) return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
     if (options === undefined) return batch(this.#handle, id, inputs, 0, -1)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)

@@ -4,9 +4,10 @@
 // checks the options, then builds the rows on the event loop in slices of ~SLICE_MS, yielding
 // with setImmediate between slices, so a 20 MB document never holds the loop for long.
 
+const { STRING_CHUNK, abortError, toUtf8 } = require('./text.js')
+
 const SLICE_MS = 2
 const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
-const STRING_CHUNK = 1 << 21 // UTF-16 units encoded to UTF-8 per slice
 const MAX_FLOAT = 2 ** 53
 const MIN_FLOAT = -MAX_FLOAT
 // papaparse 5's ISO_DATE, verbatim.
@@ -82,10 +83,6 @@ function headerKeys(fields) {
     used.add(h)
   }
   return keys
-}
-
-function abortError(signal, AbortError) {
-  return new AbortError(undefined, { cause: signal.reason })
 }
 
 /** Builds the rows from a packed table; rejects with an AbortError if `signal` aborts meanwhile. */
@@ -191,27 +188,6 @@ function parse(input, options, submit, AbortError) {
   return toUtf8(text, signal, AbortError).then((bytes) => {
     const data = record ? { ...job.data, data: bytes } : bytes
     return submit(data).then((packed) => build(packed, job, signal, AbortError))
-  })
-}
-
-// Encodes `str` as UTF-8 (lone surrogates as U+FFFD, as Node-API does) in slices of
-// STRING_CHUNK UTF-16 units, yielding between them.
-function toUtf8(str, signal, AbortError) {
-  const buf = Buffer.allocUnsafe(str.length * 3)
-  let off = 0
-  let i = 0
-  return new Promise((resolve, reject) => {
-    const step = () => {
-      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-      let j = Math.min(str.length, i + STRING_CHUNK)
-      const c = str.charCodeAt(j - 1)
-      if (j < str.length && c >= 0xd800 && c <= 0xdbff) j-- // keep surrogate pairs whole
-      off += buf.write(str.slice(i, j), off)
-      i = j
-      if (i < str.length) setImmediate(step)
-      else resolve(buf.subarray(0, off))
-    }
-    step()
   })
 }
 

@@ -13,6 +13,7 @@ mod conformance;
 pub mod csv;
 pub mod fib;
 pub mod hash;
+pub mod json;
 pub mod password;
 
 use crate::executor::{CancelToken, Cancelled};
@@ -47,6 +48,7 @@ pub enum Kernel {
     Scrypt,
     Pbkdf2,
     CsvParse,
+    JsonParse,
     /// Internal: panics on purpose, so tests can prove a panic rejects one task only.
     Panic,
 }
@@ -77,7 +79,7 @@ pub const MAX_FIELDS: usize = 7;
 
 impl Kernel {
     /// All kernels, public ones first, in registry order.
-    pub const ALL: [Kernel; 27] = [
+    pub const ALL: [Kernel; 28] = [
         Kernel::Echo,
         Kernel::Fib,
         Kernel::Md5,
@@ -104,6 +106,7 @@ impl Kernel {
         Kernel::Scrypt,
         Kernel::Pbkdf2,
         Kernel::CsvParse,
+        Kernel::JsonParse,
         Kernel::Panic,
     ];
 
@@ -135,6 +138,7 @@ impl Kernel {
             Kernel::Scrypt => "scrypt",
             Kernel::Pbkdf2 => "pbkdf2",
             Kernel::CsvParse => "csv.parse",
+            Kernel::JsonParse => "json.parse",
             Kernel::Panic => "__panic",
         }
     }
@@ -185,6 +189,7 @@ impl Kernel {
                 InputKind::Object(&["password", "salt", "iterations", "keylen", "digest"])
             }
             Kernel::CsvParse => InputKind::Record(csv::PARAMS),
+            Kernel::JsonParse => InputKind::Record(&["utf16"]),
             Kernel::Panic => InputKind::Ignored,
         }
     }
@@ -414,6 +419,7 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
         Kernel::Scrypt => password::scrypt_params(input).map(drop),
         Kernel::Pbkdf2 => password::pbkdf2_params(input).map(drop),
         Kernel::CsvParse => csv::options(input).map(drop),
+        Kernel::JsonParse => json_input(input).map(drop),
         Kernel::Panic => Ok(()),
     }
 }
@@ -509,7 +515,28 @@ pub fn run(
                 Err(csv::Stop::Syntax(e)) => Err(csv::syntax_error(e)),
             }
         }
+        Kernel::JsonParse => {
+            let (bytes, utf16) = json_input(input)?;
+            match json::parse(bytes, utf16, token) {
+                Ok(packed) => Ok(Output::Bytes(packed)),
+                Err(_) => Err(KernelError::cancelled()),
+            }
+        }
         Kernel::Panic => panic!("__panic kernel: panicking on purpose"),
+    }
+}
+
+/// The text of a `json.parse` input and whether offsets are reported in UTF-16 units (string
+/// input) rather than bytes.
+fn json_input<'a>(input: &Input<'a>) -> Result<(&'a [u8], bool), KernelError> {
+    match *input {
+        Input::Str(s) => Ok((s.as_bytes(), true)),
+        Input::Bytes(b) => Ok((b, false)),
+        // lib/json.js sends long strings as `{ data: utf8Bytes, utf16: 1 }`.
+        Input::Record { data, params } => Ok((data, params[0] == Param::Number(1.0))),
+        _ => Err(KernelError::invalid_type(
+            "The \"input\" argument of json.parse must be a string or binary",
+        )),
     }
 }
 

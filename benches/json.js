@@ -1,0 +1,79 @@
+'use strict'
+// json.parse vs JSON.parse on the main thread, on a ~20 MB document (an array of records), one
+// process: wall time and event-loop delay (max, p99) while each parses.
+// `node benches/json.js [records]`.
+const { monitorEventLoopDelay, performance } = require('node:perf_hooks')
+const { WorkerPool } = require('..')
+
+if (typeof global.gc !== 'function') {
+  require('node:v8').setFlagsFromString('--expose-gc')
+  global.gc = require('node:vm').runInNewContext('gc')
+}
+
+const RECORDS = Number(process.argv[2] ?? 100_000)
+
+function generate(n) {
+  let seed = 42
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'théta 😀']
+  const out = []
+  for (let i = 0; i < n; i++) {
+    out.push({
+      id: i,
+      name: `${words[Math.floor(rnd() * 8)]} ${words[Math.floor(rnd() * 8)]} ${Math.floor(rnd() * 1e6)}`,
+      score: rnd() * 1000,
+      active: rnd() < 0.5,
+      tags: [words[i % 8], words[(i + 3) % 8], 'x'.repeat(Math.floor(rnd() * 10))],
+      address: { street: `${Math.floor(rnd() * 9999)} ${words[i % 8]} street`, city: words[(i * 7) % 8], zip: String(Math.floor(rnd() * 1e5)).padStart(5, '0') },
+      history: Array.from({ length: 1 }, (_, k) => ({ at: 1700000000 + k * 86400, value: Math.floor(rnd() * 1e4), note: k === 1 ? null : 'ok' })),
+    })
+  }
+  return JSON.stringify(out)
+}
+
+async function measure(fn) {
+  global.gc()
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  h.enable()
+  // Let the histogram take its first samples before the work starts.
+  await new Promise((r) => setTimeout(r, 20))
+  const t0 = performance.now()
+  await fn()
+  const ms = performance.now() - t0
+  await new Promise((r) => setTimeout(r, 5))
+  h.disable()
+  return { ms, max: h.max / 1e6, p99: h.percentile(99) / 1e6 }
+}
+
+async function main() {
+  const text = generate(RECORDS)
+  const buf = Buffer.from(text)
+  const pool = new WorkerPool({ threads: 2 })
+  const rows = []
+  const runs = [
+    ['JSON.parse (main thread, string)', async () => JSON.parse(text)],
+    ['JSON.parse (main thread, Buffer#toString)', async () => JSON.parse(buf.toString('utf8'))],
+    ['pool json.parse (string)', () => pool.run('json.parse', text)],
+    ['pool json.parse (Buffer)', () => pool.run('json.parse', buf)],
+  ]
+  for (const [, fn] of runs) await fn() // warm up
+  for (const [name, fn] of runs) {
+    let best = null
+    for (let k = 0; k < 3; k++) {
+      const r = await measure(fn)
+      if (best === null || r.ms < best.ms) best = { ...r, maxAll: Math.max(best?.maxAll ?? 0, r.max) }
+      else best.maxAll = Math.max(best.maxAll, r.max)
+    }
+    rows.push([name, best])
+  }
+  await pool.destroy()
+  const base = rows[0][1].ms
+  console.log(`json.parse: ${RECORDS} records, ${(buf.length / 1e6).toFixed(1)} MB, best of 3 (max delay: worst of 3)\n`)
+  console.log('| contender | time (ms) | throughput vs JSON.parse | loop delay max (ms) | loop delay p99 (ms) |')
+  console.log('|---|---:|---:|---:|---:|')
+  for (const [name, r] of rows) {
+    console.log(`| ${name} | ${r.ms.toFixed(1)} | ${(base / r.ms).toFixed(2)}× | ${r.maxAll.toFixed(1)} | ${r.p99.toFixed(1)} |`)
+  }
+}
+
+main()
