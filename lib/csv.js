@@ -4,7 +4,7 @@
 // checks the options, then builds the rows on the event loop in slices of ~SLICE_MS, yielding
 // with setImmediate between slices, so a 20 MB document never holds the loop for long.
 
-const { STRING_CHUNK, abortError, toUtf8 } = require('./text.js')
+const { STRING_CHUNK, abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
 const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
@@ -12,17 +12,6 @@ const MAX_FLOAT = 2 ** 53
 const MIN_FLOAT = -MAX_FLOAT
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
-
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
-
-function isBinary(v) {
-  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
-}
 
 function flag(name, v) {
   if (v === undefined) return false

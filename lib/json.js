@@ -9,21 +9,10 @@
 // groups, 2: object groups); error `[1 | 2, position, line, column]` (1 syntax, 2 too deep).
 // Offsets are UTF-16 units for string input and bytes for binary input.
 
-const { STRING_CHUNK, abortError, toUtf8 } = require('./text.js')
+const { STRING_CHUNK, abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
 const MAX_DEPTH = 10000
-
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
-
-function isBinary(v) {
-  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
-}
 
 function asBuffer(v) {
   if (Buffer.isBuffer(v)) return v

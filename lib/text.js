@@ -28,4 +28,15 @@ function toUtf8(str, signal, AbortError) {
   })
 }
 
-module.exports = { STRING_CHUNK, abortError, toUtf8 }
+function codeError(Ctor, code, message) {
+  const e = new Ctor(message)
+  e.code = code
+  return e
+}
+
+function isBinary(v) {
+  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
+}
+
+module.exports = { STRING_CHUNK, abortError, toUtf8, codeError, isBinary }
