@@ -6,8 +6,10 @@
 //! that matters for monitoring. Settlement outcomes (failed, cancelled, timed out) are counted by
 //! whoever settles the task, through [`Metrics::record_outcome`].
 
+use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Sub-buckets per power of two: values are kept to within 1/16 (≈6%).
 const SUB_BITS: u32 = 4;
@@ -122,17 +124,27 @@ impl Histogram {
     }
 }
 
-/// What one worker thread records. Written only by that worker.
+/// What one worker thread slot records. Written only by the thread that holds the slot.
 #[repr(align(64))]
 #[derive(Default)]
 pub struct WorkerMetrics {
     pub run_time: Histogram,
     pub wait_time: Histogram,
     pub tasks: AtomicU64,
+    /// Tasks whose kernel returned an error or panicked.
+    pub errors: AtomicU64,
     pub panics: AtomicU64,
     pub busy_ns: AtomicU64,
     /// When the current task started, in ns since `Metrics::epoch`, plus one; 0 while idle.
     pub busy_since: AtomicU64,
+    /// When the last task ended, in ns since `Metrics::epoch`, plus one; 0 if none yet.
+    pub last_active: AtomicU64,
+    /// Thread-time this slot was alive before its current thread started (or in total, if no
+    /// thread holds it now), since the last reset.
+    alive_ns: AtomicU64,
+    /// When the slot's current thread started, in ns since `Metrics::epoch`, plus one; 0 if
+    /// no thread holds the slot.
+    alive_since: AtomicU64,
 }
 
 /// How a task settled, as counted in `stats()`.
@@ -146,13 +158,31 @@ pub enum Outcome {
 
 /// All of a pool's metrics.
 pub struct Metrics {
-    pub(crate) workers: Box<[WorkerMetrics]>,
+    /// One slot per thread index ever used; a retired thread's slot keeps its counts and is
+    /// reused by the next thread that takes its index.
+    workers: RwLock<Vec<Arc<WorkerMetrics>>>,
     completed: AtomicU64,
     failed: AtomicU64,
     cancelled: AtomicU64,
     timed_out: AtomicU64,
+    retried: AtomicU64,
     started: parking_lot::Mutex<Instant>,
     epoch: Instant,
+    /// `epoch` on the wall clock, for `lastActive` timestamps.
+    epoch_wall: SystemTime,
+}
+
+/// One thread slot in a [`Snapshot`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadSnapshot {
+    pub index: usize,
+    pub alive: bool,
+    pub tasks: u64,
+    pub errors: u64,
+    pub busy_ms: f64,
+    pub avg_run_ms: f64,
+    /// Milliseconds since the Unix epoch when the last task ended.
+    pub last_active: Option<f64>,
 }
 
 /// A point-in-time copy of the pool's counters.
@@ -162,22 +192,51 @@ pub struct Snapshot {
     pub failed: u64,
     pub cancelled: u64,
     pub timed_out: u64,
+    pub retried: u64,
     pub run_time: Summary,
     pub wait_time: Summary,
-    /// Busy thread-time / (threads × elapsed), 0..=1.
+    /// Busy thread-time / alive thread-time since the last reset, 0..=1.
     pub utilization: f64,
+    pub threads: Vec<ThreadSnapshot>,
 }
 
 impl Metrics {
-    pub(crate) fn new(threads: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            workers: (0..threads).map(|_| WorkerMetrics::default()).collect(),
+            workers: RwLock::new(Vec::new()),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
             started: parking_lot::Mutex::new(Instant::now()),
             epoch: Instant::now(),
+            epoch_wall: SystemTime::now(),
+        }
+    }
+
+    fn ns(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
+    /// The slot for thread `index`, created if new, marked alive from now.
+    pub(crate) fn attach(&self, index: usize) -> Arc<WorkerMetrics> {
+        let mut ws = self.workers.write();
+        while ws.len() <= index {
+            ws.push(Arc::default());
+        }
+        let w = Arc::clone(&ws[index]);
+        w.alive_since.store(self.ns(Instant::now()) + 1, Relaxed);
+        w
+    }
+
+    /// The slot's thread exited: its alive time so far is banked.
+    pub(crate) fn detach(&self, w: &WorkerMetrics) {
+        let since = w.alive_since.swap(0, Relaxed);
+        if since != 0 {
+            let from = (since - 1).max(self.ns(*self.started.lock()));
+            w.alive_ns
+                .fetch_add(self.ns(Instant::now()).saturating_sub(from), Relaxed);
         }
     }
 
@@ -193,76 +252,112 @@ impl Metrics {
         c.fetch_add(1, Relaxed);
     }
 
+    /// Counts a task (or batch chunk) run again after a timeout or a panic.
+    pub fn record_retry(&self) {
+        self.retried.fetch_add(1, Relaxed);
+    }
+
     pub fn completed(&self) -> u64 {
         self.completed.load(Relaxed)
     }
 
     /// Marks a worker busy from `at` (for utilization while long tasks run).
-    pub(crate) fn task_started(&self, worker: usize, at: Instant) {
-        let ns = at.saturating_duration_since(self.epoch).as_nanos() as u64;
-        self.workers[worker].busy_since.store(ns + 1, Relaxed);
+    pub(crate) fn task_started(&self, w: &WorkerMetrics, at: Instant) {
+        w.busy_since.store(self.ns(at) + 1, Relaxed);
     }
 
-    pub(crate) fn task_ended(&self, worker: usize) {
-        self.workers[worker].busy_since.store(0, Relaxed);
+    pub(crate) fn task_ended(&self, w: &WorkerMetrics, at: Instant) {
+        w.busy_since.store(0, Relaxed);
+        w.last_active.store(self.ns(at) + 1, Relaxed);
     }
 
     pub fn utilization(&self) -> f64 {
         let started = *self.started.lock();
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(started).as_nanos() as f64;
-        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
-        let reset_ns = started.saturating_duration_since(self.epoch).as_nanos() as u64;
-        // Finished tasks, plus the part of each running task since the last reset.
-        let busy: u64 = self
-            .workers
-            .iter()
-            .map(|w| {
-                let since = w.busy_since.load(Relaxed);
-                let running = if since == 0 {
-                    0
-                } else {
-                    now_ns.saturating_sub((since - 1).max(reset_ns))
-                };
-                w.busy_ns.load(Relaxed) + running
-            })
-            .sum();
-        if elapsed <= 0.0 || self.workers.is_empty() {
+        let now_ns = self.ns(Instant::now());
+        let reset_ns = self.ns(started);
+        // Since the last reset: finished tasks plus the running part of current ones, over the
+        // time threads were alive (threads come and go with minThreads/maxThreads).
+        let since = |v: u64| now_ns.saturating_sub((v - 1).max(reset_ns));
+        let (mut busy, mut alive) = (0u64, 0u64);
+        for w in self.workers.read().iter() {
+            let b = w.busy_since.load(Relaxed);
+            busy += w.busy_ns.load(Relaxed) + if b == 0 { 0 } else { since(b) };
+            let a = w.alive_since.load(Relaxed);
+            alive += w.alive_ns.load(Relaxed) + if a == 0 { 0 } else { since(a) };
+        }
+        if alive == 0 {
             return 0.0;
         }
-        (busy as f64 / (elapsed * self.workers.len() as f64)).clamp(0.0, 1.0)
+        (busy as f64 / alive as f64).clamp(0.0, 1.0)
+    }
+
+    /// Milliseconds since the Unix epoch of a `last_active` value.
+    fn wall_ms(&self, v: u64) -> Option<f64> {
+        if v == 0 {
+            return None;
+        }
+        let at = self.epoch_wall + std::time::Duration::from_nanos(v - 1);
+        at.duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64() * 1e3)
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let ws = self.workers.read();
+        let threads = ws
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let tasks = w.tasks.load(Relaxed);
+                let busy_ms = w.busy_ns.load(Relaxed) as f64 / 1e6;
+                ThreadSnapshot {
+                    index,
+                    alive: w.alive_since.load(Relaxed) != 0,
+                    tasks,
+                    errors: w.errors.load(Relaxed),
+                    busy_ms,
+                    avg_run_ms: if tasks == 0 {
+                        0.0
+                    } else {
+                        busy_ms / tasks as f64
+                    },
+                    last_active: self.wall_ms(w.last_active.load(Relaxed)),
+                }
+            })
+            .collect();
         Snapshot {
             completed: self.completed.load(Relaxed),
             failed: self.failed.load(Relaxed),
             cancelled: self.cancelled.load(Relaxed),
             timed_out: self.timed_out.load(Relaxed),
-            run_time: Histogram::summarize(self.workers.iter().map(|w| &w.run_time)),
-            wait_time: Histogram::summarize(self.workers.iter().map(|w| &w.wait_time)),
+            retried: self.retried.load(Relaxed),
+            run_time: Histogram::summarize(ws.iter().map(|w| &w.run_time)),
+            wait_time: Histogram::summarize(ws.iter().map(|w| &w.wait_time)),
             utilization: self.utilization(),
+            threads,
         }
     }
 
     /// Zeroes the histograms and counters and restarts the utilization clock.
     pub fn reset(&self) {
-        for w in self.workers.iter() {
+        let now = Instant::now();
+        *self.started.lock() = now;
+        for w in self.workers.read().iter() {
             w.run_time.reset();
             w.wait_time.reset();
-            w.tasks.store(0, Relaxed);
-            w.panics.store(0, Relaxed);
-            w.busy_ns.store(0, Relaxed);
+            for c in [&w.tasks, &w.errors, &w.panics, &w.busy_ns, &w.alive_ns] {
+                c.store(0, Relaxed);
+            }
         }
         for c in [
             &self.completed,
             &self.failed,
             &self.cancelled,
             &self.timed_out,
+            &self.retried,
         ] {
             c.store(0, Relaxed);
         }
-        *self.started.lock() = Instant::now();
     }
 }
 
@@ -301,7 +396,7 @@ mod tests {
 
     #[test]
     fn outcomes_count_completed() {
-        let m = Metrics::new(2);
+        let m = Metrics::new();
         m.record_outcome(Outcome::Fulfilled, 10);
         m.record_outcome(Outcome::Failed, 1);
         m.record_outcome(Outcome::TimedOut, 1);

@@ -24,7 +24,7 @@ mod queue;
 mod task;
 mod worker;
 
-pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, WorkerMetrics};
+pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, ThreadSnapshot, WorkerMetrics};
 pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
 
 use parking_lot::{Condvar, Mutex};
@@ -37,6 +37,10 @@ use std::time::{Duration, Instant};
 pub trait Job: Send + 'static {
     type Output: Send + 'static;
     fn run(&mut self, token: &CancelToken<'_>) -> Self::Output;
+    /// Whether an output is a failure, for the per-thread `errors` count.
+    fn failed(_output: &Self::Output) -> bool {
+        false
+    }
 }
 
 /// A panic caught at the job boundary: the task fails, the thread lives on.
@@ -55,8 +59,11 @@ pub enum Event<J: Job> {
     /// The task's run-time deadline passed while it ran; its `Finished` follows when the kernel
     /// notices (but may overtake this event). `ctl` identifies the task beyond its tag.
     Expired { tag: u64, ctl: Arc<TaskCtl> },
-    /// A worker thread exited; `remaining` threads are still alive.
+    /// A worker thread exited (retired, or the pool is shutting down); `remaining` threads are
+    /// still alive. Also sent by `close`/`destroy` when no thread was alive to send it.
     Exited { remaining: usize },
+    /// A pool-level fault no task owns: an extra thread could not be started.
+    Fault(String),
 }
 
 /// One unit of queued work.
@@ -84,10 +91,15 @@ impl<J> Task<J> {
     }
 }
 
-/// Pool configuration; validated by the caller.
+/// Pool configuration; validated by the caller (`min_threads <= max_threads`, `max_threads >= 1`).
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub threads: usize,
+    /// Threads kept alive; started with the pool.
+    pub min_threads: usize,
+    /// Threads beyond `min_threads` start while tasks wait, up to this many.
+    pub max_threads: usize,
+    /// Threads above `min_threads` exit after this long without work; `None`: they stay.
+    pub idle_timeout: Option<Duration>,
     /// Tasks allowed to wait for a thread (running ones, and ones an idle thread is about to
     /// take, not counted); `usize::MAX` for no bound.
     pub max_queue: usize,
@@ -98,10 +110,23 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            threads: default_threads(),
+            min_threads: default_threads(),
+            max_threads: default_threads(),
+            idle_timeout: None,
             max_queue: usize::MAX,
             thread_name: "pool-worker".into(),
             stack_size: None,
+        }
+    }
+}
+
+impl Config {
+    /// A fixed-size pool of `n` threads.
+    pub fn fixed(n: usize) -> Self {
+        Self {
+            min_threads: n,
+            max_threads: n,
+            ..Self::default()
         }
     }
 }
@@ -182,7 +207,13 @@ pub(crate) struct Shared<J: Job> {
     /// Written only when workers go idle or wake; read by submitters.
     idle: Padded<Idle>,
     lifecycle: AtomicU8,
+    /// Threads started and not yet exited (a thread being started counts already).
     live_threads: AtomicUsize,
+    /// The current `min_threads` / `max_threads` (changed by `resize`).
+    min_threads: AtomicUsize,
+    max_threads: AtomicUsize,
+    /// Which thread indexes are taken (a new thread takes the lowest free one).
+    slots: Mutex<Vec<bool>>,
     /// Join handles of the workers and the deadline watcher, joined by `join_exited`.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     events: Padded<Mutex<Vec<Event<J>>>>,
@@ -236,10 +267,13 @@ pub struct Executor<J: Job> {
 }
 
 impl<J: Job> Executor<J> {
-    /// Starts `config.threads` workers. `wake` is called from worker threads whenever the event
-    /// queue goes from empty to non-empty; it must be cheap and must not block.
+    /// Starts `config.min_threads` workers. `wake` is called from worker threads whenever the
+    /// event queue goes from empty to non-empty; it must be cheap and must not block.
     pub fn new(config: Config, wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
-        assert!(config.threads >= 1, "a pool needs at least one thread");
+        assert!(
+            config.max_threads >= 1 && config.min_threads <= config.max_threads,
+            "a pool needs 0 <= min_threads <= max_threads and max_threads >= 1"
+        );
         worker::quiet_pool_thread_panics(&config.thread_name);
         let shared = Arc::new(Shared {
             submit: Padded(SubmitSide {
@@ -269,22 +303,25 @@ impl<J: Job> Executor<J> {
             }),
             lifecycle: AtomicU8::new(Lifecycle::Running as u8),
             live_threads: AtomicUsize::new(0),
+            min_threads: AtomicUsize::new(config.min_threads),
+            max_threads: AtomicUsize::new(config.max_threads),
+            slots: Mutex::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
             events: Padded(Mutex::new(Vec::new())),
             wake: Box::new(wake),
             abort: Padded(AtomicBool::new(false)),
             deadlines: Mutex::new(Deadlines {
-                slots: vec![None; config.threads],
+                slots: Vec::new(),
                 stop: false,
             }),
             deadline_cv: Condvar::new(),
             watcher_started: std::sync::Once::new(),
-            metrics: Metrics::new(config.threads),
+            metrics: Metrics::new(),
             config,
         });
         let exec = Self { shared };
-        for index in 0..exec.shared.config.threads {
-            if let Err(e) = worker::spawn(&exec.shared, index) {
+        for _ in 0..exec.shared.config.min_threads {
+            if let Err(e) = worker::grow(&exec.shared) {
                 exec.destroy();
                 return Err(e);
             }
@@ -294,6 +331,16 @@ impl<J: Job> Executor<J> {
 
     /// Queues a task, or hands it back if the pool is closed or the queue is full.
     pub fn submit(&self, task: Task<J>) -> Result<(), SubmitError<J>> {
+        self.push(task, true)
+    }
+
+    /// Queues a task again (a retry): like `submit`, but not bounded by `max_queue`, since the
+    /// task was admitted once already.
+    pub fn requeue(&self, task: Task<J>) -> Result<(), SubmitError<J>> {
+        self.push(task, false)
+    }
+
+    fn push(&self, task: Task<J>, bounded: bool) -> Result<(), SubmitError<J>> {
         let sh = &*self.shared;
         {
             // Lifecycle changes happen under this lock too, so no task slips in after close.
@@ -301,11 +348,12 @@ impl<J: Job> Executor<J> {
             if sh.lifecycle() != Lifecycle::Running {
                 return Err(SubmitError::Closed(task));
             }
-            if sh.config.max_queue != usize::MAX {
-                // Only tasks beyond the free threads wait; `maxQueue` bounds those.
+            if bounded && sh.config.max_queue != usize::MAX {
+                // Only tasks beyond the free threads wait; `maxQueue` bounds those. Threads not
+                // started yet count as free: a waiting task starts one.
                 let free = sh
-                    .config
-                    .threads
+                    .max_threads
+                    .load(Ordering::Relaxed)
                     .saturating_sub(sh.progress.running.load(Ordering::Relaxed));
                 let limit = sh.config.max_queue.saturating_add(free);
                 if sh.waiting() >= limit {
@@ -330,11 +378,36 @@ impl<J: Job> Executor<J> {
         }
         // See the memory-ordering note on `Shared`.
         std::sync::atomic::fence(Ordering::SeqCst);
-        if sh.idle.searching.load(Ordering::SeqCst) == 0
-            && sh.idle.parked.load(Ordering::SeqCst) > 0
-        {
-            sh.state.lock().wake_one(sh);
+        if sh.idle.searching.load(Ordering::SeqCst) == 0 {
+            let woke = sh.idle.parked.load(Ordering::SeqCst) > 0 && sh.state.lock().wake_one(sh);
+            // Every thread is busy (or none is left after idle retirement): start one more if
+            // `max_threads` allows. A fixed-size pool pays two loads here.
+            if !woke && sh.can_grow() {
+                let _ = worker::grow(&self.shared);
+            }
         }
+        Ok(())
+    }
+
+    /// Changes the thread bounds (validated by the caller). Missing threads start at once;
+    /// threads above the new maximum exit when they finish their current task.
+    pub fn resize(&self, min_threads: usize, max_threads: usize) -> std::io::Result<()> {
+        assert!(max_threads >= 1 && min_threads <= max_threads);
+        let sh = &*self.shared;
+        sh.min_threads.store(min_threads, Ordering::SeqCst);
+        sh.max_threads.store(max_threads, Ordering::SeqCst);
+        if sh.lifecycle() != Lifecycle::Running {
+            return Ok(());
+        }
+        while sh.live_threads.load(Ordering::SeqCst) < min_threads {
+            if !worker::grow(&self.shared)? {
+                break;
+            }
+        }
+        // Parked threads re-check: excess ones retire; with a higher maximum, a waiting task
+        // may start one.
+        let _st = sh.state.lock();
+        sh.work.notify_all();
         Ok(())
     }
 
@@ -362,8 +435,11 @@ impl<J: Job> Executor<J> {
                 Ordering::SeqCst,
             );
         }
-        let _st = sh.state.lock();
-        sh.work.notify_all();
+        {
+            let _st = sh.state.lock();
+            sh.work.notify_all();
+        }
+        sh.exited_if_none_alive();
     }
 
     /// Stops accepting tasks, asks running tasks to stop, and hands back every queued task
@@ -391,6 +467,7 @@ impl<J: Job> Executor<J> {
             .filter(|t| t.ctl.cancel() == Some(TaskState::Queued))
             .count();
         sh.progress.left.fetch_add(live, Ordering::Relaxed);
+        sh.exited_if_none_alive();
         drained
     }
 
@@ -404,8 +481,17 @@ impl<J: Job> Executor<J> {
         }
     }
 
+    /// Threads alive now (same as `live_threads`).
     pub fn threads(&self) -> usize {
-        self.shared.config.threads
+        self.live_threads()
+    }
+
+    pub fn min_threads(&self) -> usize {
+        self.shared.min_threads.load(Ordering::Relaxed)
+    }
+
+    pub fn max_threads(&self) -> usize {
+        self.shared.max_threads.load(Ordering::Relaxed)
     }
 
     /// Joins every thread once the last worker has reported `Exited` (they are returning by
@@ -415,6 +501,7 @@ impl<J: Job> Executor<J> {
         if self.live_threads() > 0 {
             return;
         }
+        self.shared.stop_watcher();
         let handles = std::mem::take(&mut *self.shared.threads.lock());
         for h in handles {
             let _ = h.join();
@@ -447,15 +534,21 @@ impl<J: Job> Executor<J> {
 
 impl<J> State<J> {
     /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
-    /// than a trivial task, so it is left to a spinning worker whenever there is one.
-    fn wake_one<J2: Job>(&mut self, sh: &Shared<J2>) {
-        if sh.idle.searching.load(Ordering::SeqCst) == 0 && self.sleepers > self.wakeups {
+    /// than a trivial task, so it is left to a spinning worker whenever there is one. Returns
+    /// whether an idle worker (spinning, just woken, or parked and woken now) will look at the
+    /// queue; if not, every thread is busy.
+    fn wake_one<J2: Job>(&mut self, sh: &Shared<J2>) -> bool {
+        if sh.idle.searching.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        if self.sleepers > self.wakeups {
             self.wakeups += 1;
             sh.idle
                 .parked
                 .store(self.sleepers - self.wakeups, Ordering::SeqCst);
             sh.work.notify_one();
         }
+        self.sleepers > 0
     }
 }
 
@@ -480,6 +573,26 @@ impl<J: Job> Shared<J> {
             1 => Lifecycle::Closing,
             _ => Lifecycle::Destroying,
         }
+    }
+
+    /// Whether one more thread may start: below `max_threads` and not destroyed.
+    fn can_grow(&self) -> bool {
+        self.live_threads.load(Ordering::SeqCst) < self.max_threads.load(Ordering::Relaxed)
+            && self.lifecycle() != Lifecycle::Destroying
+    }
+
+    /// After close/destroy: when no thread is alive (all retired, or `min_threads` is 0) none
+    /// will report its exit, so report it here. Extra `Exited` events are harmless.
+    fn exited_if_none_alive(&self) {
+        if self.live_threads.load(Ordering::SeqCst) == 0 {
+            self.stop_watcher();
+            self.push_event(Event::Exited { remaining: 0 });
+        }
+    }
+
+    fn stop_watcher(&self) {
+        self.deadlines.lock().stop = true;
+        self.deadline_cv.notify_all();
     }
 
     fn push_event(&self, e: Event<J>) {

@@ -1,5 +1,6 @@
 //! The worker loop and the deadline watcher.
 
+use super::metrics::WorkerMetrics;
 use super::task::CancelToken;
 use super::{Event, Job, Lifecycle, Panic, Shared, State, Task, SPIN};
 use parking_lot::MutexGuard;
@@ -27,30 +28,87 @@ pub(super) fn quiet_pool_thread_panics(prefix: &str) {
     });
 }
 
-pub(super) fn spawn<J: Job>(shared: &Arc<Shared<J>>, index: usize) -> std::io::Result<()> {
+/// Starts one more worker if `max_threads` allows (the thread count is reserved first, so
+/// concurrent callers never overshoot). `Ok(false)`: at the maximum, or destroyed. A failure to
+/// start is also reported as an [`Event::Fault`] when the pool has other threads to go on with.
+pub(super) fn grow<J: Job>(shared: &Arc<Shared<J>>) -> std::io::Result<bool> {
+    let reserved = shared.live_threads.fetch_update(SeqCst, SeqCst, |n| {
+        (n < shared.max_threads.load(SeqCst) && shared.lifecycle() != Lifecycle::Destroying)
+            .then_some(n + 1)
+    });
+    if reserved.is_err() {
+        return Ok(false);
+    }
+    let index = {
+        let mut slots = shared.slots.lock();
+        let i = slots.iter().position(|used| !used).unwrap_or(slots.len());
+        if i == slots.len() {
+            slots.push(true);
+        } else {
+            slots[i] = true;
+        }
+        i
+    };
+    {
+        let mut d = shared.deadlines.lock();
+        if d.slots.len() <= index {
+            d.slots.resize(index + 1, None);
+        }
+    }
     let mut b = std::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
     if let Some(size) = shared.config.stack_size {
         b = b.stack_size(size);
     }
-    shared.live_threads.fetch_add(1, Relaxed);
+    // Attached here rather than in the thread, so `stats()` counts the slot alive as soon as
+    // `threads` does.
+    let metrics = shared.metrics.attach(index);
     let s = Arc::clone(shared);
-    match b.spawn(move || run_worker(&s, index)) {
+    let m = Arc::clone(&metrics);
+    match b.spawn(move || run_worker(&s, index, &m)) {
         Ok(h) => {
-            shared.threads.lock().push(h);
-            Ok(())
+            let mut threads = shared.threads.lock();
+            // Join retired threads' handles as we go, so they do not pile up.
+            let mut i = 0;
+            while i < threads.len() {
+                if threads[i].is_finished() {
+                    let _ = threads.swap_remove(i).join();
+                } else {
+                    i += 1;
+                }
+            }
+            threads.push(h);
+            Ok(true)
         }
         Err(e) => {
-            shared.live_threads.fetch_sub(1, Relaxed);
+            shared.metrics.detach(&metrics);
+            shared.slots.lock()[index] = false;
+            let remaining = shared.live_threads.fetch_sub(1, SeqCst) - 1;
+            if remaining > 0 {
+                shared.push_event(Event::Fault(format!("could not start a pool thread: {e}")));
+            }
             Err(e)
         }
     }
 }
 
 enum Next<J> {
-    Run(Task<J>),
+    /// Run it; `grow`: more tasks wait and no idle thread is left to take them.
+    Run(Task<J>, bool),
     /// Cancelled while it waited: report it without running it.
     Skip(Task<J>),
+    /// The pool is shutting down.
     Exit,
+    /// This thread is surplus (idle past `idle_timeout` above `min_threads`, or above
+    /// `max_threads` after a resize); it is already counted out of `live_threads`.
+    Retire,
+}
+
+/// Takes this thread out of `live_threads` if more than `keep` are alive.
+fn retire_above(shared: &Shared<impl Job>, keep: usize) -> bool {
+    shared
+        .live_threads
+        .fetch_update(SeqCst, SeqCst, |n| (n > keep).then(|| n - 1))
+        .is_ok()
 }
 
 fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
@@ -61,21 +119,24 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         if lifecycle == Lifecycle::Destroying {
             return Next::Exit;
         }
+        // Between tasks only, so shrinking never interrupts one.
+        let max = shared.max_threads.load(Relaxed);
+        if shared.live_threads.load(Relaxed) > max && retire_above(shared, max) {
+            return Next::Retire;
+        }
         let inbox_ready = shared.signals.nonempty.load(SeqCst);
         if inbox_ready && (st.queue.is_empty() || shared.signals.urgent.load(Relaxed)) {
             take_inbox(shared, &mut st);
         }
         if let Some(task) = st.queue.pop() {
             shared.progress.pending.store(st.queue.len(), Relaxed);
-            if !st.queue.is_empty() {
-                // More work than this worker: bring in a parked one.
-                st.wake_one(shared);
-            }
+            // More work than this worker: bring in a parked one, or start one.
+            let grow = !st.queue.is_empty() && !st.wake_one(shared) && shared.can_grow();
             if task.ctl.start() {
                 // Running first: `submit` may briefly over-count, never under-count.
                 shared.progress.running.fetch_add(1, Relaxed);
                 shared.progress.left.fetch_add(1, Relaxed);
-                return Next::Run(task);
+                return Next::Run(task, grow);
             }
             return Next::Skip(task);
         }
@@ -92,12 +153,36 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         }
         st.sleepers += 1;
         shared.idle.parked.store(st.sleepers - st.wakeups, SeqCst);
+        let mut timed_out = false;
         // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
         if !shared.signals.nonempty.load(SeqCst) && shared.lifecycle() == lifecycle {
-            shared.work.wait(&mut st);
+            let min = shared.min_threads.load(Relaxed);
+            match shared.config.idle_timeout {
+                Some(idle) if shared.live_threads.load(Relaxed) > min => {
+                    timed_out = shared.work.wait_for(&mut st, idle).timed_out();
+                }
+                _ => shared.work.wait(&mut st),
+            }
         }
         st.sleepers -= 1;
-        st.wakeups = st.wakeups.saturating_sub(1);
+        if !timed_out {
+            st.wakeups = st.wakeups.saturating_sub(1);
+        }
+        if timed_out
+            && st.queue.is_empty()
+            && !shared.signals.nonempty.load(SeqCst)
+            && shared.lifecycle() == Lifecycle::Running
+            && retire_above(shared, shared.min_threads.load(Relaxed))
+        {
+            // Under the queue lock, after re-checking the inbox: a submitter that saw this
+            // thread parked either woke it (so it did not time out) or finds it gone from
+            // `parked` and `live_threads` and starts a thread itself.
+            shared
+                .idle
+                .parked
+                .store(st.sleepers.saturating_sub(st.wakeups), SeqCst);
+            return Next::Retire;
+        }
         shared
             .idle
             .parked
@@ -146,11 +231,16 @@ fn spin_for_work<J: Job>(shared: &Shared<J>) {
     }
 }
 
-fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
-    let metrics = &shared.metrics.workers[index];
-    loop {
+fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMetrics) {
+    let retired = loop {
         let mut task = match next_task(shared) {
-            Next::Run(t) => t,
+            Next::Run(t, grow) => {
+                if grow {
+                    // A failure was reported as `Event::Fault`; this thread goes on.
+                    let _ = self::grow(shared);
+                }
+                t
+            }
             Next::Skip(t) => {
                 shared.push_event(Event::Finished {
                     tag: t.tag,
@@ -159,10 +249,11 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
                 });
                 continue;
             }
-            Next::Exit => break,
+            Next::Exit => break false,
+            Next::Retire => break true,
         };
         let start = Instant::now();
-        shared.metrics.task_started(index, start);
+        shared.metrics.task_started(metrics, start);
         metrics
             .wait_time
             .record(start.saturating_duration_since(task.enqueued));
@@ -174,12 +265,16 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
             metrics.panics.fetch_add(1, Relaxed);
             Panic(panic_message(&*p))
         });
-        let elapsed = start.elapsed();
+        if result.as_ref().map_or(true, J::failed) {
+            metrics.errors.fetch_add(1, Relaxed);
+        }
+        let end = Instant::now();
+        let elapsed = end.saturating_duration_since(start);
         if task.timeout.is_some() {
             shared.deadlines.lock().slots[index] = None;
         }
         task.ctl.finish();
-        shared.metrics.task_ended(index);
+        shared.metrics.task_ended(metrics, end);
         metrics.run_time.record(elapsed);
         metrics.tasks.fetch_add(1, Relaxed);
         metrics
@@ -191,11 +286,16 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize) {
             job: task.job,
             result: Some(result),
         });
-    }
-    let remaining = shared.live_threads.fetch_sub(1, AcqRel) - 1;
-    if remaining == 0 {
-        shared.deadlines.lock().stop = true;
-        shared.deadline_cv.notify_all();
+    };
+    shared.metrics.detach(metrics);
+    shared.slots.lock()[index] = false;
+    let remaining = if retired {
+        shared.live_threads.load(SeqCst)
+    } else {
+        shared.live_threads.fetch_sub(1, AcqRel) - 1
+    };
+    if remaining == 0 && shared.lifecycle() != Lifecycle::Running {
+        shared.stop_watcher();
     }
     shared.push_event(Event::Exited { remaining });
 }
