@@ -128,6 +128,25 @@ impl Owned {
         }
     }
 
+    /// Bytes of data the input carries (for the pool's `maxInputBytes`).
+    fn byte_len(&self) -> usize {
+        let param = |p: &OwnedParam| match p {
+            OwnedParam::Str(s) => s.len(),
+            OwnedParam::Bytes(b) => b.len(),
+            _ => 0,
+        };
+        match self {
+            Owned::Str(s) => s.len(),
+            Owned::Bytes(b) => b.len(),
+            Owned::Js(j) => j.len,
+            Owned::Record { data, params } => {
+                data.byte_len() + params.iter().map(param).sum::<usize>()
+            }
+            Owned::Object(params) => params.iter().map(param).sum(),
+            Owned::Null | Owned::Bool(_) | Owned::Number(_) => 0,
+        }
+    }
+
     fn in_place(&self) -> bool {
         match self {
             Owned::Js(_) => true,
@@ -190,6 +209,10 @@ impl Job {
 
 impl executor::Job for Job {
     type Output = JobOutput;
+
+    fn failed(out: &JobOutput) -> bool {
+        matches!(out, JobOutput::One(Err(_)) | JobOutput::Many(Err(_)))
+    }
 
     fn run(&mut self, token: &CancelToken<'_>) -> JobOutput {
         let _reading = self.readers.as_deref().map(|r| {
@@ -374,8 +397,14 @@ fn param(env: Env, v: Value) -> Result<OwnedParam, KernelError> {
     })
 }
 
-/// Converts a JS value to a kernel input and runs the kernel's cheap checks.
-pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, KernelError> {
+/// Converts a JS value to a kernel input and runs the kernel's cheap checks. Inputs carrying
+/// more than `max_bytes` of data are refused before any kernel work.
+pub(super) fn to_input(
+    env: Env,
+    kernel: Kernel,
+    v: Value,
+    max_bytes: usize,
+) -> Result<Owned, KernelError> {
     let t = env
         .type_of(v)
         .map_err(|_| KernelError::invalid_type("unreadable input"))?;
@@ -421,6 +450,18 @@ pub(super) fn to_input(env: Env, kernel: Kernel, v: Value) -> Result<Owned, Kern
         },
         (InputKind::Object(_), _) => return Err(wrong_type(kernel, "an object", env, v)),
     };
+    let len = owned.byte_len();
+    if len > max_bytes {
+        owned.release(env);
+        return Err(KernelError {
+            kind: ErrorKind::Range,
+            code: "ERR_POOL_INPUT_TOO_LARGE",
+            message: format!(
+                "The input of kernel '{}' is {len} bytes, more than the pool's maxInputBytes ({max_bytes})",
+                kernel.name()
+            ),
+        });
+    }
     if let Err(e) = kernels::prepare(kernel, &owned.view()) {
         owned.release(env);
         return Err(e);

@@ -557,6 +557,32 @@ impl Env {
         unsafe { sys::napi_delete_reference(self.0, r.0) };
     }
 
+    /// The value a reference points to, or `None` if it was weak and got collected.
+    pub fn ref_value(self, r: &JsRef) -> Option<Value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: env invariant; `r` is a live reference of this env.
+        let status = unsafe { sys::napi_get_reference_value(self.0, r.0, &mut out) };
+        (status == sys::Status::napi_ok && !out.is_null()).then_some(out)
+    }
+
+    /// Calls `f` with `undefined` as `this`. A throw stays pending in the env (it reaches
+    /// `uncaughtException` when control returns to Node).
+    pub fn call(self, f: Value, args: &[Value]) -> JsResult<Value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: env and value invariants; `args` holds `args.len()` live values.
+        ok(unsafe {
+            sys::napi_call_function(
+                self.0,
+                self.undefined(),
+                f,
+                args.len(),
+                args.as_ptr(),
+                &mut out,
+            )
+        })?;
+        Ok(out)
+    }
+
     pub fn ref_up(self, r: &JsRef) {
         // SAFETY: env invariant; `r` is a live reference of this env.
         unsafe { sys::napi_reference_ref(self.0, r.0, ptr::null_mut()) };

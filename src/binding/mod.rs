@@ -22,7 +22,7 @@ pub fn init(exports: Object, env: napi::Env) -> napi::Result<()> {
     // SAFETY: module registration runs on the JS thread with the env being initialised.
     let env = unsafe { js::Env::from_raw(env.raw()) };
     let raw_exports = exports.raw();
-    let fns: [(&std::ffi::CStr, js::RawCallback); 9] = [
+    let fns: [(&std::ffi::CStr, js::RawCallback); 12] = [
         (c"createPool", create_pool),
         (c"run", run),
         (c"runBatch", run_batch),
@@ -32,6 +32,9 @@ pub fn init(exports: Object, env: napi::Env) -> napi::Result<()> {
         (c"destroy", destroy),
         (c"stats", stats),
         (c"info", info),
+        (c"resize", resize),
+        (c"resetStats", reset_stats),
+        (c"watch", watch),
     ];
     let install = || -> JsResult<()> {
         for (name, f) in fns {
@@ -104,45 +107,55 @@ unsafe extern "C" fn create_pool(raw_env: sys::napi_env, info: sys::napi_callbac
     // SAFETY: called by Node with a live env on the JS thread.
     let env = unsafe { js::Env::from_raw(raw_env) };
     guarded(env, || {
-        let Ok([threads, max_queue, timeout]) = env.args::<3>(info) else {
+        let Ok([min, max, queue, timeout, idle, retries, max_input, notify, resource]) =
+            env.args::<9>(info)
+        else {
             return ptr::null_mut();
         };
-        let (t, q, ms) = (
-            num(env, threads, 0.0),
-            num(env, max_queue, f64::INFINITY),
-            num(env, timeout, -1.0),
-        );
-        pool::create(env, t, q, ms).unwrap_or(ptr::null_mut())
+        let options = pool::Options {
+            min_threads: num(env, min, 0.0),
+            max_threads: num(env, max, 0.0),
+            max_queue: num(env, queue, f64::INFINITY),
+            timeout_ms: num(env, timeout, -1.0),
+            idle_timeout_ms: num(env, idle, -1.0),
+            retries: num(env, retries, 0.0),
+            max_input: num(env, max_input, f64::INFINITY),
+            notify,
+            resource,
+        };
+        pool::create(env, options).unwrap_or(ptr::null_mut())
     })
 }
 
 unsafe extern "C" fn run(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
-    with_core::<5>(
+    with_core::<6>(
         raw_env,
         info,
-        |env, core, [_, kernel, input, prio, timeout]| {
+        |env, core, [_, kernel, input, prio, timeout, retries]| {
             core.run(
                 env,
                 num(env, kernel, -1.0),
                 input,
                 num(env, prio, 0.0),
                 num(env, timeout, -1.0),
+                num(env, retries, -1.0),
             )
         },
     )
 }
 
 unsafe extern "C" fn run_batch(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
-    with_core::<5>(
+    with_core::<6>(
         raw_env,
         info,
-        |env, core, [_, kernel, inputs, prio, timeout]| {
+        |env, core, [_, kernel, inputs, prio, timeout, retries]| {
             core.run_batch(
                 env,
                 num(env, kernel, -1.0),
                 inputs,
                 num(env, prio, 0.0),
                 num(env, timeout, -1.0),
+                num(env, retries, -1.0),
             )
         },
     )
@@ -179,5 +192,25 @@ unsafe extern "C" fn info(raw_env: sys::napi_env, info: sys::napi_callback_info)
     with_core::<2>(raw_env, info, |env, core, [_, which]| {
         env.number(core.info(num(env, which, -1.0)))
             .unwrap_or(ptr::null_mut())
+    })
+}
+
+unsafe extern "C" fn resize(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
+    with_core::<3>(raw_env, info, |env, core, [_, min, max]| {
+        core.resize(env, num(env, min, 0.0), num(env, max, 0.0))
+    })
+}
+
+unsafe extern "C" fn reset_stats(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
+    with_core::<1>(raw_env, info, |env, core, _| {
+        core.reset_stats();
+        env.undefined()
+    })
+}
+
+unsafe extern "C" fn watch(raw_env: sys::napi_env, info: sys::napi_callback_info) -> Value {
+    with_core::<2>(raw_env, info, |env, core, [_, bits]| {
+        core.set_watch(num(env, bits, 0.0));
+        env.undefined()
     })
 }

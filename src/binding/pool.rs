@@ -86,9 +86,18 @@ struct Batch {
     inputs: usize,
 }
 
+/// What a task needs to be queued again after a timeout or a panic.
+struct Retry {
+    left: u32,
+    priority: f64,
+    timeout: Option<Duration>,
+}
+
 struct Entry {
     /// `None` once the promise is settled; the entry stays until every chunk left the pool.
     deferred: Option<Deferred>,
+    /// `None` without retries (the common case costs one word).
+    retry: Option<Box<Retry>>,
     /// Tells this entry from earlier users of the same slot in the handle given to JS.
     generation: u32,
     waiting: Waiting,
@@ -101,6 +110,12 @@ struct Slab {
     entries: Vec<Option<Entry>>,
     free: Vec<u32>,
 }
+
+/// Pool events `index.js` asked to hear about (bits of `Core::watch`), and the kind numbers
+/// passed to its notify function.
+pub(super) const EVENT_DRAIN: u32 = 1;
+pub(super) const EVENT_QUEUE_FULL: u32 = 2;
+pub(super) const EVENT_ERROR: u32 = 4;
 
 impl Slab {
     fn insert(&mut self, e: Entry) -> u32 {
@@ -121,6 +136,10 @@ impl Slab {
             self.free.push(i);
         }
         e
+    }
+    /// Entries in use: tasks somewhere in the pool.
+    fn len(&self) -> usize {
+        self.entries.len() - self.free.len()
     }
 }
 
@@ -177,12 +196,21 @@ pub(super) struct Core {
     torn_down: Cell<bool>,
     close_waiters: RefCell<Vec<Deferred>>,
     default_timeout: Option<Duration>,
+    default_retries: u32,
+    max_input: usize,
+    /// `index.js`'s `(kind, arg) => …` that emits pool events; held weakly (the pool object
+    /// owns it), called only for the kinds set in `watch`.
+    notify: Option<JsRef>,
+    watch: Cell<u32>,
+    /// A task was queued since the last 'drain'.
+    drain_armed: Cell<bool>,
     last_tag: Cell<f64>,
     generation: Cell<u32>,
 }
 
 impl Core {
     fn keep_alive(&self, env: Env) {
+        self.drain_armed.set(true);
         let n = self.inflight.get();
         if n == 0 {
             let t = self.tsfn.get();
@@ -191,6 +219,12 @@ impl Core {
                 unsafe { sys::napi_ref_threadsafe_function(env.raw(), t) };
             }
             if let Some(r) = &*self.handle_ref.borrow() {
+                env.ref_up(r);
+            }
+            // The notify function closes over the JS wrapper: holding it keeps the wrapper
+            // (and its listeners) alive while work is in flight, e.g. for a pending
+            // `once(pool, 'drain')` on a pool nothing else references.
+            if let Some(r) = &self.notify {
                 env.ref_up(r);
             }
         }
@@ -209,6 +243,9 @@ impl Core {
             if let Some(r) = &*self.handle_ref.borrow() {
                 env.ref_down(r);
             }
+            if let Some(r) = &self.notify {
+                env.ref_down(r);
+            }
         }
     }
 
@@ -218,6 +255,108 @@ impl Core {
             self.default_timeout
         } else {
             limit(ms)
+        }
+    }
+
+    /// A task's retry budget: the pool default for a negative/NaN `n` (none given).
+    fn retry(&self, n: f64, priority: f64, timeout: Option<Duration>) -> Option<Box<Retry>> {
+        let left = if n.is_nan() || n < 0.0 {
+            self.default_retries
+        } else {
+            n.min(u32::MAX as f64) as u32
+        };
+        (left > 0).then(|| {
+            Box::new(Retry {
+                left,
+                priority,
+                timeout,
+            })
+        })
+    }
+
+    /// Calls `index.js`'s notify function for `kind` if it asked for it.
+    fn emit(&self, env: Env, kind: u32, arg: Value) {
+        if self.watch.get() & kind == 0 {
+            return;
+        }
+        self.emit_to(env, self.notify_fn(env), kind, arg);
+    }
+
+    /// The notify function as a local handle (alive until the current callback returns), or
+    /// `None` if the pool's JS wrapper (which owns it) was collected.
+    fn notify_fn(&self, env: Env) -> Option<Value> {
+        self.notify.as_ref().and_then(|r| env.ref_value(r))
+    }
+
+    fn emit_to(&self, env: Env, f: Option<Value>, kind: u32, arg: Value) {
+        if self.watch.get() & kind == 0 {
+            return;
+        }
+        if let (Some(f), Ok(k)) = (f, env.number(kind as f64)) {
+            let _ = env.call(f, &[k, arg]);
+        }
+    }
+
+    /// Queues a task that panicked or ran past its timeout again, if its entry still waits and
+    /// has retries left. Hands the job back when it is not retried.
+    fn try_retry(
+        &self,
+        env: Env,
+        tag: u64,
+        job: Job,
+        result: &Option<Result<JobOutput, executor::Panic>>,
+    ) -> Option<Job> {
+        let (slot, chunk) = split(tag);
+        let stopped = |e: &KernelError| e.is_cancelled();
+        let timed_out = |slab: &mut Slab| match slab.get(slot).map(|e| &e.waiting) {
+            Some(Waiting::One(c)) => c.state() == TaskState::TimedOut,
+            Some(Waiting::Batch(b)) => b
+                .ctls
+                .get(chunk)
+                .is_some_and(|c| c.state() == TaskState::TimedOut),
+            None => false,
+        };
+        let (priority, timeout) = {
+            let mut slab = self.slab.borrow_mut();
+            let retriable = match result {
+                Some(Err(_)) => true,
+                Some(Ok(JobOutput::One(Err(e)))) => stopped(e) && timed_out(&mut slab),
+                Some(Ok(JobOutput::Many(Err((_, e))))) => stopped(e) && timed_out(&mut slab),
+                _ => false,
+            };
+            match slab.get(slot) {
+                Some(Entry {
+                    deferred: Some(_),
+                    retry: Some(r),
+                    ..
+                }) if retriable && r.left > 0 && !self.closed.get() => {
+                    r.left -= 1;
+                    (r.priority, r.timeout)
+                }
+                _ => return Some(job),
+            }
+        };
+        let task = Task::new(tag, job, priority, timeout);
+        let ctl = Arc::clone(&task.ctl);
+        // Not bounded by maxQueue: the task was admitted once already.
+        match self.exec.requeue(task) {
+            Ok(()) => {
+                self.exec.metrics().record_retry();
+                match self.slab.borrow_mut().get(slot).map(|e| &mut e.waiting) {
+                    Some(Waiting::One(c)) => *c = ctl,
+                    Some(Waiting::Batch(b)) => {
+                        if let Some(c) = b.ctls.get_mut(chunk) {
+                            *c = ctl;
+                        }
+                    }
+                    None => {}
+                }
+                None
+            }
+            Err(SubmitError::QueueFull(t) | SubmitError::Closed(t)) => {
+                let _ = env;
+                Some(t.job)
+            }
         }
     }
 
@@ -281,6 +420,9 @@ impl Core {
         job: Job,
         result: Option<Result<JobOutput, executor::Panic>>,
     ) {
+        let Some(job) = self.try_retry(env, tag, job, &result) else {
+            return;
+        };
         job.release(env);
         let (slot, chunk) = split(tag);
         let kernel = self.kernel_of(slot);
@@ -407,6 +549,14 @@ impl Core {
         if !same_task {
             return;
         }
+        let retrying = self.slab.borrow_mut().get(slot).is_some_and(|e| {
+            e.deferred.is_some()
+                && e.retry.as_ref().is_some_and(|r| r.left > 0)
+                && !self.closed.get()
+        });
+        if retrying {
+            return; // run again when the kernel stops (see `try_retry`)
+        }
         let kernel = self.kernel_of(slot);
         self.settle(
             env,
@@ -447,6 +597,9 @@ impl Core {
     /// Handles events, at most `DRAIN_BUDGET` or `DRAIN_TIME` per call. Returns true if more are
     /// waiting.
     fn drain(&self, env: Env) -> bool {
+        // Taken while in-flight work still holds it strongly: settling the last task below
+        // makes the reference weak, and 'drain' is emitted after that.
+        let notify = self.notify_fn(env);
         {
             let mut backlog = self.backlog.borrow_mut();
             if backlog.len() < DRAIN_BUDGET {
@@ -458,14 +611,21 @@ impl Core {
         let start = Instant::now();
         for i in 0..DRAIN_BUDGET {
             let Some(ev) = self.backlog.borrow_mut().pop_front() else {
-                return false;
+                break;
             };
             match ev {
                 Event::Finished { tag, job, result } => self.finished(env, tag, job, result),
                 Event::Expired { tag, ctl } => self.expired(env, tag, &ctl),
-                Event::Exited { remaining } => {
-                    if remaining == 0 {
+                // Threads also exit when they retire; the pool is done once it is closed and
+                // none is left (then none can start again).
+                Event::Exited { .. } => {
+                    if self.exec.is_closed() && self.exec.live_threads() == 0 {
                         self.all_exited(env);
+                    }
+                }
+                Event::Fault(message) => {
+                    if let Ok(e) = env.error(ErrorClass::Error, "ERR_POOL_THREAD_SPAWN", &message) {
+                        self.emit_to(env, notify, EVENT_ERROR, e);
                     }
                 }
             }
@@ -473,7 +633,12 @@ impl Core {
                 break;
             }
         }
-        !self.backlog.borrow().is_empty()
+        let more = !self.backlog.borrow().is_empty();
+        if !more && self.drain_armed.get() && self.slab.borrow().len() == 0 {
+            self.drain_armed.set(false);
+            self.emit_to(env, notify, EVENT_DRAIN, env.undefined());
+        }
+        more
     }
 }
 
@@ -600,22 +765,60 @@ unsafe extern "C" fn env_teardown(arg: *mut c_void) {
 // ---------------------------------------------------------------------------------------------
 // Entry points (registered in `mod.rs`)
 
-/// `createPool(threads, maxQueue, timeoutMs) → handle`. Options were validated in JS.
-pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) -> JsResult<Value> {
+/// Pool options, validated in JS (numbers; Infinity or negative where "none" is allowed).
+pub(super) struct Options {
+    pub min_threads: f64,
+    pub max_threads: f64,
+    pub max_queue: f64,
+    pub timeout_ms: f64,
+    pub idle_timeout_ms: f64,
+    pub retries: f64,
+    pub max_input: f64,
+    /// `(kind, arg) => …`, or not a function for none.
+    pub notify: Value,
+    /// The threadsafe function's async resource: an object whose `hasRef()` says whether the
+    /// pool keeps the process alive (async_hooks users such as `jest --detectOpenHandles` ask
+    /// it), or not an object for Node's default.
+    pub resource: Value,
+}
+
+/// The most threads a pool may have (index.js validates against the same bound).
+const MAX_THREADS: usize = 1024;
+
+/// A count from JS: `usize::MAX` for Infinity/negative/NaN.
+fn count(n: f64) -> usize {
+    if n.is_finite() && n >= 0.0 {
+        n as usize
+    } else {
+        usize::MAX
+    }
+}
+
+/// `createPool(minThreads, maxThreads, maxQueue, timeoutMs, idleTimeoutMs, retries,
+/// maxInputBytes, notify, resource) → handle`.
+pub(super) fn create(env: Env, o: Options) -> JsResult<Value> {
     let gate = Arc::new(Gate::default());
     let g = Arc::clone(&gate);
+    let max_threads = if o.max_threads >= 1.0 {
+        count(o.max_threads).min(MAX_THREADS)
+    } else {
+        executor::default_threads()
+    };
     let config = Config {
-        threads: if threads >= 1.0 {
-            threads as usize
+        min_threads: (count(o.min_threads)).min(max_threads),
+        max_threads,
+        idle_timeout: if o.idle_timeout_ms >= 0.0 {
+            limit(o.idle_timeout_ms)
         } else {
-            executor::default_threads()
+            None
         },
-        max_queue: if max_queue.is_finite() && max_queue >= 0.0 {
-            max_queue as usize
-        } else {
-            usize::MAX
-        },
+        max_queue: count(o.max_queue),
         ..Config::default()
+    };
+    let notify = if env.type_of(o.notify)? == sys::ValueType::napi_function {
+        Some(env.create_ref(o.notify, 0)?)
+    } else {
+        None
     };
     let exec = match Executor::new(config, move || g.signal()) {
         Ok(e) => e,
@@ -643,15 +846,29 @@ pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) ->
         exited: Cell::new(false),
         torn_down: Cell::new(false),
         close_waiters: RefCell::default(),
-        default_timeout: if timeout_ms >= 0.0 {
-            limit(timeout_ms)
+        default_timeout: if o.timeout_ms >= 0.0 {
+            limit(o.timeout_ms)
         } else {
             None
         },
+        default_retries: if o.retries >= 0.0 {
+            o.retries.min(u32::MAX as f64) as u32
+        } else {
+            0
+        },
+        max_input: count(o.max_input),
+        notify,
+        watch: Cell::new(0),
+        drain_armed: Cell::new(false),
         last_tag: Cell::new(-1.0),
         generation: Cell::new(0),
     });
     let name = env.string("pool")?;
+    let resource = if env.type_of(o.resource)? == sys::ValueType::napi_object {
+        o.resource
+    } else {
+        ptr::null_mut()
+    };
     let mut tsfn = ptr::null_mut();
     let ctx = Rc::into_raw(Rc::clone(&core)) as *mut c_void;
     // SAFETY: JS thread, live env. No JS function: `call_js` does the work. `ctx` is an owned
@@ -660,7 +877,7 @@ pub(super) fn create(env: Env, threads: f64, max_queue: f64, timeout_ms: f64) ->
         sys::napi_create_threadsafe_function(
             env.raw(),
             ptr::null_mut(),
-            ptr::null_mut(),
+            resource,
             name,
             0,
             1,
@@ -728,7 +945,7 @@ impl Core {
         Ok(kernel)
     }
 
-    /// `run(handle, kernelId, input, priority, timeoutMs) → Promise`.
+    /// `run(handle, kernelId, input, priority, timeoutMs, retries) → Promise`.
     pub fn run(
         &self,
         env: Env,
@@ -736,12 +953,13 @@ impl Core {
         input: Value,
         priority: f64,
         timeout_ms: f64,
+        retries: f64,
     ) -> Value {
         let kernel = match self.admit(env, kernel) {
             Ok(k) => k,
             Err(rejected) => return rejected,
         };
-        let owned = match job::to_input(env, kernel, input) {
+        let owned = match job::to_input(env, kernel, input, self.max_input) {
             Ok(o) => o,
             // A getter of an object input threw: reject with what it threw.
             Err(e) => match env.take_exception() {
@@ -753,14 +971,12 @@ impl Core {
             return ptr::null_mut();
         };
         let job = Job::new(kernel, Payload::One(owned), &self.readers);
-        let mut task = Task::new(
-            0,
-            job,
-            if priority.is_finite() { priority } else { 0.0 },
-            self.timeout(timeout_ms),
-        );
+        let priority = if priority.is_finite() { priority } else { 0.0 };
+        let timeout = self.timeout(timeout_ms);
+        let mut task = Task::new(0, job, priority, timeout);
         let slot = self.slab.borrow_mut().insert(Entry {
             deferred: Some(deferred),
+            retry: self.retry(retries, priority, timeout),
             generation: self.next_generation(),
             waiting: Waiting::One(Arc::clone(&task.ctl)),
             kernel,
@@ -784,6 +1000,7 @@ impl Core {
                     pool_error(env, PoolError::QueueFull, kernel),
                 );
                 self.slab.borrow_mut().remove(slot);
+                self.queue_full(env, kernel);
             }
             Err(SubmitError::Closed(t)) => {
                 t.job.release(env);
@@ -798,7 +1015,18 @@ impl Core {
         }
     }
 
-    /// `runBatch(handle, kernelId, inputs, priority, timeoutMs) → Promise<Array>`.
+    fn queue_full(&self, env: Env, kernel: Option<Kernel>) {
+        if self.watch.get() & EVENT_QUEUE_FULL != 0 {
+            let name = env.string(kernel.map_or("?", Kernel::name));
+            self.emit(
+                env,
+                EVENT_QUEUE_FULL,
+                name.unwrap_or_else(|_| env.undefined()),
+            );
+        }
+    }
+
+    /// `runBatch(handle, kernelId, inputs, priority, timeoutMs, retries) → Promise<Array>`.
     pub fn run_batch(
         &self,
         env: Env,
@@ -806,13 +1034,14 @@ impl Core {
         inputs: Value,
         priority: f64,
         timeout_ms: f64,
+        retries: f64,
     ) -> Value {
         let kernel = match self.admit(env, kernel) {
             Ok(k) => k,
             Err(rejected) => return rejected,
         };
         if let Ok(Some(nums)) = env.float64_elements(inputs) {
-            return self.run_numbers(env, kernel, nums, priority, timeout_ms);
+            return self.run_numbers(env, kernel, nums, priority, timeout_ms, retries);
         }
         let len = match env.is_array(inputs) {
             Ok(true) => env.array_len(inputs).unwrap_or(0) as usize,
@@ -823,7 +1052,7 @@ impl Core {
         };
         // Enough chunks to keep every thread busy and balance uneven inputs, few enough that
         // per-chunk costs vanish next to the per-input work. Inputs go straight into their chunk.
-        let chunks = len.clamp(1, self.exec.threads() * 8);
+        let chunks = len.clamp(1, self.exec.max_threads().saturating_mul(8));
         let per = len.div_ceil(chunks).max(1);
         let mut parts: Vec<Vec<job::Owned>> = Vec::with_capacity(chunks);
         for i in 0..len {
@@ -831,7 +1060,7 @@ impl Core {
                 Ok(v) => v,
                 Err(_) => return ptr::null_mut(), // a getter threw: propagate
             };
-            match job::to_input(env, kernel, v) {
+            match job::to_input(env, kernel, v, self.max_input) {
                 Ok(o) => {
                     if i % per == 0 {
                         parts.push(Vec::with_capacity(per.min(len - i)));
@@ -853,7 +1082,7 @@ impl Core {
             }
         }
         let parts = parts.into_iter().map(Payload::Many).collect();
-        self.submit_batch(env, kernel, parts, len, priority, timeout_ms)
+        self.submit_batch(env, kernel, parts, len, priority, timeout_ms, retries)
     }
 
     /// A batch of plain numbers, handed over by `index.js` as one `Float64Array`.
@@ -864,6 +1093,7 @@ impl Core {
         nums: &[f64],
         priority: f64,
         timeout_ms: f64,
+        retries: f64,
     ) -> Value {
         for (i, &n) in nums.iter().enumerate() {
             if let Err(mut e) = kernels::prepare(kernel, &Input::Number(n)) {
@@ -873,16 +1103,28 @@ impl Core {
         }
         let per = nums
             .len()
-            .div_ceil(nums.len().clamp(1, self.exec.threads() * 8))
+            .div_ceil(
+                nums.len()
+                    .clamp(1, self.exec.max_threads().saturating_mul(8)),
+            )
             .max(1);
         let parts = nums
             .chunks(per)
             .map(|c| Payload::Numbers(c.to_vec()))
             .collect();
-        self.submit_batch(env, kernel, parts, nums.len(), priority, timeout_ms)
+        self.submit_batch(
+            env,
+            kernel,
+            parts,
+            nums.len(),
+            priority,
+            timeout_ms,
+            retries,
+        )
     }
 
     /// Queues a batch's chunks under one promise.
+    #[allow(clippy::too_many_arguments)]
     fn submit_batch(
         &self,
         env: Env,
@@ -891,6 +1133,7 @@ impl Core {
         len: usize,
         priority: f64,
         timeout_ms: f64,
+        retries: f64,
     ) -> Value {
         let Ok((deferred, promise)) = env.promise() else {
             return ptr::null_mut();
@@ -913,6 +1156,7 @@ impl Core {
         };
         let slot = self.slab.borrow_mut().insert(Entry {
             deferred: Some(deferred),
+            retry: self.retry(retries, priority, timeout),
             generation: self.next_generation(),
             waiting: Waiting::Batch(Box::new(batch)),
             kernel,
@@ -940,6 +1184,8 @@ impl Core {
         }
         if !refused {
             self.set_last(slot);
+        } else {
+            self.queue_full(env, Some(kernel));
         }
         promise
     }
@@ -1038,12 +1284,15 @@ impl Core {
         let o = env.object()?;
         let num = |o: Value, k: &std::ffi::CStr, v: f64| env.set(o, k, env.number(v)?);
         num(o, c"threads", self.exec.threads() as f64)?;
+        num(o, c"minThreads", self.exec.min_threads() as f64)?;
+        num(o, c"maxThreads", self.exec.max_threads() as f64)?;
         num(o, c"queueSize", self.exec.queued() as f64)?;
         num(o, c"running", self.exec.running() as f64)?;
         num(o, c"completed", s.completed as f64)?;
         num(o, c"failed", s.failed as f64)?;
         num(o, c"cancelled", s.cancelled as f64)?;
         num(o, c"timedOut", s.timed_out as f64)?;
+        num(o, c"retried", s.retried as f64)?;
         num(o, c"utilization", s.utilization)?;
         env.set(o, c"closed", env.boolean(self.closed.get())?)?;
         for (key, h) in [(c"runTime", &s.run_time), (c"waitTime", &s.wait_time)] {
@@ -1056,11 +1305,56 @@ impl Core {
             num(ho, c"max", h.max)?;
             env.set(o, key, ho)?;
         }
+        let per = env.array(0)?;
+        for (i, t) in s.threads.iter().enumerate() {
+            let to = env.object()?;
+            num(to, c"thread", t.index as f64)?;
+            env.set(to, c"alive", env.boolean(t.alive)?)?;
+            num(to, c"tasks", t.tasks as f64)?;
+            num(to, c"errors", t.errors as f64)?;
+            num(to, c"busyMs", t.busy_ms)?;
+            num(to, c"avgRunMs", t.avg_run_ms)?;
+            let last = match t.last_active {
+                Some(ms) => env.number(ms)?,
+                None => env.null()?,
+            };
+            env.set(to, c"lastActive", last)?;
+            env.set_element(per, i as u32, to)?;
+        }
+        env.set(o, c"perThread", per)?;
         Ok(o)
     }
 
+    /// `resetStats(handle)`: zeroes counters and histograms.
+    pub fn reset_stats(&self) {
+        self.exec.metrics().reset();
+    }
+
+    /// `watch(handle, bits)`: which events `index.js` has listeners for.
+    pub fn set_watch(&self, bits: f64) {
+        self.watch.set(if bits >= 0.0 { bits as u32 } else { 0 });
+    }
+
+    /// `resize(handle, minThreads, maxThreads)` (validated in JS). Throws if a thread could not
+    /// be started.
+    pub fn resize(&self, env: Env, min: f64, max: f64) -> Value {
+        let max = count(max).clamp(1, MAX_THREADS);
+        let min = count(min).min(max);
+        match self.exec.resize(min, max) {
+            Ok(()) => env.undefined(),
+            Err(e) => match env.error(
+                ErrorClass::Error,
+                "ERR_POOL_THREAD_SPAWN",
+                &format!("Could not start pool threads: {e}"),
+            ) {
+                Ok(err) => env.throw(err),
+                Err(_) => ptr::null_mut(),
+            },
+        }
+    }
+
     /// One scalar property: 0 threads, 1 queueSize, 2 running, 3 completed, 4 utilization,
-    /// 5 closed.
+    /// 5 closed, 6 minThreads, 7 maxThreads, 8 whether the pool keeps the process alive.
     pub fn info(&self, which: f64) -> f64 {
         match which as u32 {
             0 => self.exec.threads() as f64,
@@ -1069,6 +1363,9 @@ impl Core {
             3 => self.exec.metrics().completed() as f64,
             4 => self.exec.metrics().utilization(),
             5 => self.closed.get() as u8 as f64,
+            6 => self.exec.min_threads() as f64,
+            7 => self.exec.max_threads() as f64,
+            8 => (self.inflight.get() > 0 && !self.tsfn.get().is_null()) as u8 as f64,
             _ => f64::NAN,
         }
     }
