@@ -4,9 +4,15 @@ import { EventEmitter } from 'node:events'
 /** Binary input: read as raw bytes. */
 export type Binary = Buffer | NodeJS.TypedArray | DataView | ArrayBuffer
 
-/** Input and output type of each built-in kernel. */
+/**
+ * Input and output type of each built-in kernel: `pool.run(name, input)` accepts
+ * `Kernels[name]['input']` and resolves with `Kernels[name]['output']` (for `csv.parse`, the
+ * output is narrowed by the `header`/`dynamicTyping` options: see {@link CsvParseOutput}).
+ */
 export interface Kernels {
+  /** Returns its input (binary → a new Buffer with the same bytes). */
   echo: { input: null | boolean | number | string | Binary; output: null | boolean | number | string | Buffer }
+  /** Naive recursive fib(n), integer 0 ≤ n ≤ 78. */
   fib: { input: number; output: number }
   md5: { input: HashInput; output: Buffer }
   sha1: { input: HashInput; output: Buffer }
@@ -17,10 +23,10 @@ export interface Kernels {
   'sha3-256': { input: HashInput; output: Buffer }
   'sha3-512': { input: HashInput; output: Buffer }
   blake2b512: { input: HashInput; output: Buffer }
-  /** BLAKE3, default 32-byte output. */
+  /** BLAKE3, 32-byte output. */
   blake3: { input: HashInput; output: Buffer }
   hmac: { input: HmacInput; output: Buffer }
-  /** Unsigned 32-bit result; seed must fit in 32 bits. */
+  /** Unsigned 32-bit result; the seed must fit in 32 bits. */
   xxh32: { input: SeededHashInput; output: number }
   xxh64: { input: SeededHashInput; output: bigint }
   /** XXH3, 64-bit output. */
@@ -52,11 +58,22 @@ export interface Kernels {
    * JSON text (a string, or UTF-8 binary) → the value `JSON.parse` gives. Invalid text rejects
    * with a `SyntaxError` (`ERR_POOL_JSON_SYNTAX`) carrying 1-based `line`/`column` and 0-based
    * `position` (UTF-16 units for a string, bytes for binary); nesting deeper than 10,000
-   * rejects with a `RangeError` (`ERR_POOL_JSON_DEPTH`). Large documents are built on the event
-   * loop in short slices.
+   * rejects with a `RangeError` (`ERR_POOL_JSON_DEPTH`).
    */
   'json.parse': { input: Binary | string; output: JsonValue }
 }
+
+/** Names of the built-in kernels. */
+export type KernelName = keyof Kernels
+/** What kernel `K` accepts. */
+export type KernelInput<K extends KernelName> = Kernels[K]['input']
+/**
+ * What kernel `K` resolves with for an input of type `I`: `Kernels[K]['output']`, narrowed for
+ * `csv.parse` by the input's `header`/`dynamicTyping` options.
+ */
+export type KernelOutput<K extends KernelName, I = KernelInput<K>> = K extends 'csv.parse'
+  ? CsvParseOutput<I>
+  : Kernels[K]['output']
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -79,8 +96,36 @@ export interface CsvParseOptions {
 
 export type CsvParseInput = Binary | string | CsvParseOptions
 
+/** A field with `dynamicTyping: true`; without it every field is a string. */
 export type CsvValue = string | number | boolean | null | Date
-export type CsvRow = CsvValue[] | { [field: string]: CsvValue | CsvValue[] }
+
+/**
+ * A row with `header: true`. A field the row lacks is absent (`undefined`); fields beyond the
+ * header's are collected in `__parsed_extra`.
+ */
+export interface CsvRecord<V = CsvValue> {
+  [field: string]: V | V[] | undefined
+  __parsed_extra?: V[]
+}
+
+export type CsvRow = CsvValue[] | CsvRecord
+
+// `data` is in the patterns so they are not weak types (all-optional types match no object
+// that lacks their properties).
+type CsvField<I> = I extends { data: unknown; dynamicTyping?: false | undefined } ? string : CsvValue
+
+/**
+ * `csv.parse`'s result for input `I`: `string[][]` for plain text; records with
+ * `header: true`; `CsvValue` fields with `dynamicTyping: true`; a union when an option is only
+ * known to be a `boolean`.
+ */
+export type CsvParseOutput<I> = I extends string | Binary
+  ? string[][]
+  : I extends { header: true }
+    ? CsvRecord<CsvField<I>>[]
+    : I extends { data: unknown; header?: false | undefined }
+      ? CsvField<I>[][]
+      : CsvRecord<CsvField<I>>[] | CsvField<I>[][]
 
 /** A password: binary, or a string (as UTF-8). */
 export type Password = Binary | string
@@ -152,15 +197,25 @@ export interface HmacInput {
   data: Binary | string
 }
 
-export type KernelName = keyof Kernels
-
 export interface PoolOptions {
-  /** Worker threads (1–1024). Default: the machine's available parallelism. */
+  /** Integer 1–1024: sets minThreads = maxThreads. Default: the machine's available parallelism. */
   threads?: number
+  /** Integer 0–1024: threads kept even when idle. Default min(default threads, maxThreads). */
+  minThreads?: number
+  /** Integer 1–1024: threads the pool may grow to. Default max(default threads, minThreads). */
+  maxThreads?: number
+  /** ms ≥ 0 or Infinity (default): threads above minThreads retire after this long idle. */
+  idleTimeout?: number
   /** Tasks allowed to wait (running ones not counted); integer ≥ 0 or Infinity (default). */
   maxQueue?: number
-  /** Default run-time limit per task in ms, counted from when the task starts running. */
+  /** Default run-time limit per task in ms (≥ 0 or Infinity, the default), counted from when the task starts running. */
   timeout?: number
+  /** Integer 0–100 (default 0): re-runs after ERR_POOL_TIMEOUT or ERR_POOL_KERNEL_PANIC. */
+  retries?: number
+  /** ms > 0: emit 'metrics' with `pool.stats()` this often (the timer never keeps the process alive). */
+  monitorInterval?: number
+  /** Integer ≥ 0 or Infinity (default 1 GiB): larger inputs reject with ERR_POOL_INPUT_TOO_LARGE before any work. */
+  maxInputBytes?: number
 }
 
 export interface RunOptions {
@@ -168,10 +223,20 @@ export interface RunOptions {
   priority?: number
   /** Run-time limit in ms for this task (overrides the pool default). */
   timeout?: number
+  /** Re-runs after a timeout or a kernel panic, integer 0–100 (overrides the pool default). */
+  retries?: number
   /** Aborting rejects the task with an AbortError (code ABORT_ERR, cause = signal.reason). */
   signal?: AbortSignal
 }
 
+export interface ResizeOptions {
+  /** Integer 0–1024. */
+  minThreads?: number
+  /** Integer 1–1024, ≥ minThreads. */
+  maxThreads?: number
+}
+
+/** A latency summary, in milliseconds (log-linear histogram: quantiles within ~6%). */
 export interface TimeSummary {
   count: number
   mean: number
@@ -181,20 +246,72 @@ export interface TimeSummary {
   max: number
 }
 
+export interface ThreadStats {
+  /** Slot index; the thread is named `pool-worker-<thread>`. */
+  thread: number
+  /** Whether a thread holds this slot now (idle threads above minThreads retire). */
+  alive: boolean
+  tasks: number
+  errors: number
+  busyMs: number
+  avgRunMs: number
+  /** When the slot last finished a task (ms since the Unix epoch), or null if never. */
+  lastActive: number | null
+}
+
 export interface PoolStats {
+  /** Threads alive now. */
   threads: number
+  minThreads: number
+  maxThreads: number
   queueSize: number
   running: number
+  /** Tasks settled, any outcome, since creation or resetStats(). */
   completed: number
   failed: number
   cancelled: number
   timedOut: number
+  retried: number
+  /** Busy thread-time / alive thread-time, 0..1. */
   utilization: number
   closed: boolean
   /** Run time per task, ms. */
   runTime: TimeSummary
   /** Time from submission to start, ms. */
   waitTime: TimeSummary
+  perThread: ThreadStats[]
+}
+
+/** Every `code` the pool's errors carry. */
+export type PoolErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_CRYPTO_INVALID_SCRYPT_PARAMS'
+  | 'ERR_CRYPTO_INVALID_DIGEST'
+  | 'ERR_CRYPTO_OPERATION_FAILED'
+  | 'ABORT_ERR'
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_POOL_QUEUE_FULL'
+  | 'ERR_POOL_TIMEOUT'
+  | 'ERR_POOL_KERNEL_PANIC'
+  | 'ERR_POOL_UNKNOWN_KERNEL'
+  | 'ERR_POOL_INPUT_TOO_LARGE'
+  | 'ERR_POOL_JSON_SYNTAX'
+  | 'ERR_POOL_JSON_DEPTH'
+  | 'ERR_POOL_CSV_SYNTAX'
+  | 'ERR_POOL_INTERNAL'
+
+/** What a task rejects with (narrow with `err.code`). */
+export interface PoolError extends Error {
+  code: PoolErrorCode
+  /** ERR_POOL_JSON_SYNTAX: 1-based; ERR_POOL_CSV_SYNTAX: 1-based line where the quoted field began. */
+  line?: number
+  /** ERR_POOL_JSON_SYNTAX: 1-based. */
+  column?: number
+  /** ERR_POOL_JSON_SYNTAX: 0-based (UTF-16 units for a string, bytes for binary). */
+  position?: number
 }
 
 /** Rejection reason of an aborted task. */
@@ -204,24 +321,70 @@ export declare class AbortError extends Error {
   constructor(message?: string, options?: { cause?: unknown })
 }
 
+/** The pool's events and their listener arguments. */
+export interface PoolEvents {
+  /** Nothing queued and nothing running (emitted when the last in-flight task settles). */
+  drain: []
+  /** A task was just rejected with ERR_POOL_QUEUE_FULL. */
+  'queue-full': [info: { kernel: string }]
+  /** Every `monitorInterval` ms. */
+  metrics: [stats: PoolStats]
+  /** A pool-level fault no single task owns (e.g. a thread failed to start). */
+  error: [error: Error]
+  /** After close() or destroy() completed (once). */
+  close: []
+}
+
+type Listener<E extends keyof PoolEvents> = (...args: PoolEvents[E]) => void
+
 export declare class WorkerPool extends EventEmitter {
   constructor(options?: PoolOptions)
   /** Names of the built-in kernels. */
   static readonly kernels: KernelName[]
-  run<K extends KernelName>(kernel: K, input: Kernels[K]['input'], options?: RunOptions): Promise<Kernels[K]['output']>
-  runBatch<K extends KernelName>(kernel: K, inputs: ReadonlyArray<Kernels[K]['input']>, options?: RunOptions): Promise<Array<Kernels[K]['output']>>
+
+  /** Runs one task; never throws, every failure is a rejection with a coded Error. */
+  run<K extends KernelName, I extends KernelInput<K>>(kernel: K, input: I, options?: RunOptions): Promise<KernelOutput<K, I>>
+  /** Runs many inputs of one kernel; results in input order; the first failure rejects the whole batch. */
+  runBatch<K extends KernelName, I extends KernelInput<K>>(kernel: K, inputs: readonly I[], options?: RunOptions): Promise<Array<KernelOutput<K, I>>>
+  /** Changes the thread bounds (validated as in the constructor); never interrupts a running task. */
+  resize(options: ResizeOptions): void
   /** Stop accepting; queued and running tasks finish; resolves when every thread has exited. */
   close(): Promise<void>
   /** Stop accepting; queued tasks reject, running ones are stopped; resolves when threads exited. */
   destroy(): Promise<void>
+  /** Same as close(), for `await using pool = new WorkerPool()`. */
   [Symbol.asyncDispose](): Promise<void>
   stats(): PoolStats
+  /** Zeroes counters and histograms and restarts the utilization clock. */
+  resetStats(): void
+
+  /** Threads alive now. */
   readonly threads: number
+  readonly minThreads: number
+  readonly maxThreads: number
   readonly queueSize: number
   readonly running: number
   readonly completed: number
   readonly utilization: number
   readonly closed: boolean
+  /** `queueSize >= maxQueue` (always false with an unbounded queue): wait for 'drain'. */
+  readonly needsDrain: boolean
+
+  on<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  on(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  once<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  once(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  off<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  off(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  addListener<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  addListener(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  removeListener<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  removeListener(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  prependListener<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  prependListener(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  prependOnceListener<E extends keyof PoolEvents>(event: E, listener: Listener<E>): this
+  prependOnceListener(event: 'newListener' | 'removeListener', listener: (event: string | symbol, listener: (...args: any[]) => void) => void): this
+  emit<E extends keyof PoolEvents>(event: E, ...args: PoolEvents[E]): boolean
 }
 
 declare const _default: { WorkerPool: typeof WorkerPool; AbortError: typeof AbortError }

@@ -12,7 +12,12 @@ const KERNEL_IDS = new Map(native.kernelNames().map((name, id) => [name, id]))
 const PUBLIC_KERNELS = Object.freeze(native.kernelNames().filter((n) => !n.startsWith('__')))
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 const MAX_THREADS = 1024
+const MAX_RETRIES = 100
 const DEFAULT_THREADS = native.defaultThreads()
+const DEFAULT_MAX_INPUT = 2 ** 30 // 1 GiB
+// Event bits shared with src/binding/pool.rs: the native side calls back only for these.
+const EVENT_BITS = { drain: 1, 'queue-full': 2, error: 4 }
+const NOTIFY_KIND = { 1: 'drain', 2: 'queue-full', 4: 'error' }
 const CSV_PARSE = KERNEL_IDS.get('csv.parse')
 const JSON_PARSE = KERNEL_IDS.get('json.parse')
 
@@ -65,10 +70,10 @@ function isSignal(s) {
   return s !== null && typeof s === 'object' && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function'
 }
 
-// Parses run()/runBatch() options into [priority, timeout, signal], or returns an Error.
+// Parses run()/runBatch() options into [priority, timeout, signal, retries], or returns an Error.
 function schedulingOptions(options) {
   if (options === null || typeof options !== 'object') return invalidType('options', 'of type object', options)
-  const { priority = 0, timeout, signal } = options
+  const { priority = 0, timeout, signal, retries = -1 } = options
   if (typeof priority !== 'number') return invalidType('priority', 'of type number', priority)
   if (!Number.isFinite(priority)) return outOfRange('priority', 'a finite number', priority)
   let ms = -1 // the pool's default
@@ -78,7 +83,11 @@ function schedulingOptions(options) {
     ms = timeout
   }
   if (signal !== undefined && !isSignal(signal)) return invalidType('signal', 'an instance of AbortSignal', signal)
-  return [priority, ms, signal]
+  if (retries !== -1) {
+    const err = checkInteger('retries', retries, 0, MAX_RETRIES, false)
+    if (err) return err
+  }
+  return [priority, ms, signal, retries]
 }
 
 // Kernels whose input may be a plain number: a batch of numbers for them crosses into Rust as
@@ -99,11 +108,11 @@ function toArray(r) {
   return out
 }
 
-function batch(handle, id, inputs, priority, timeout) {
+function batch(handle, id, inputs, priority, timeout, retries) {
   if (inputs.length >= NUMERIC_BATCH_MIN && NUMERIC_INPUT.has(id) && allNumbers(inputs)) {
-    return native.runBatch(handle, id, Float64Array.from(inputs), priority, timeout).then(toArray)
+    return native.runBatch(handle, id, Float64Array.from(inputs), priority, timeout, retries).then(toArray)
   }
-  return native.runBatch(handle, id, inputs, priority, timeout)
+  return native.runBatch(handle, id, inputs, priority, timeout, retries)
 }
 
 function kernelId(kernel) {
@@ -113,6 +122,51 @@ function kernelId(kernel) {
     return codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "kernel" argument must be of type string. Received ${typeName(kernel)}`)
   }
   return codeError(Error, 'ERR_POOL_UNKNOWN_KERNEL', `Unknown kernel '${kernel}'. Known kernels: ${PUBLIC_KERNELS.join(', ')}`)
+}
+
+// [minThreads, maxThreads] from the options, or throws. `threads` sets both; a bound not
+// given keeps `curMin`/`curMax` where that fits the other bound.
+function threadBounds(threads, minThreads, maxThreads, curMin, curMax) {
+  if (threads !== undefined) {
+    if (minThreads !== undefined || maxThreads !== undefined) {
+      throw codeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'The "threads" option cannot be combined with "minThreads" or "maxThreads"')
+    }
+    const err = checkInteger('threads', threads, 1, MAX_THREADS, false)
+    if (err) throw err
+    return [threads, threads]
+  }
+  const err = (minThreads === undefined ? undefined : checkInteger('minThreads', minThreads, 0, MAX_THREADS, false)) ??
+    (maxThreads === undefined ? undefined : checkInteger('maxThreads', maxThreads, 1, MAX_THREADS, false))
+  if (err) throw err
+  const max = maxThreads ?? Math.max(curMax, minThreads ?? 0)
+  const min = minThreads ?? Math.min(curMin, max)
+  if (min > max) {
+    throw codeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "minThreads" is out of range. It must be <= maxThreads (${max}). Received ${min}`)
+  }
+  return [min, max]
+}
+
+function checkInterval(ms) {
+  if (typeof ms !== 'number') return invalidType('monitorInterval', 'of type number', ms)
+  if (!(ms > 0) || !(ms <= 2 ** 31 - 1)) return outOfRange('monitorInterval', 'a number of milliseconds > 0 and <= 2147483647', ms)
+  return undefined
+}
+
+function tooLarge(kernel, size, max) {
+  return codeError(RangeError, 'ERR_POOL_INPUT_TOO_LARGE',
+    `The input of kernel '${kernel}' is at least ${size} bytes, more than the pool's maxInputBytes (${max})`)
+}
+
+// Made outside the constructor so that its closure cannot capture the pool (closures share
+// their function's context in V8).
+function asyncResource() {
+  return {
+    handle: undefined,
+    hasRef() {
+      const h = this.handle?.deref()
+      return h !== undefined && native.info(h, 8) === 1
+    },
+  }
 }
 
 class WorkerPool extends EventEmitter {
@@ -149,20 +203,78 @@ class WorkerPool extends EventEmitter {
     return promise
   }
 
+  #maxQueue
+  #maxInput
+  #monitor = undefined
+  #closing = undefined // the promise of the first close()/destroy()
+  // Called by the native side for the events in EVENT_BITS; held here because the native
+  // side keeps only a weak reference. Listeners run in a microtask so that a throwing
+  // listener never unwinds into the pool's settlement loop or into run(). (Not nextTick:
+  // Node runs microtasks after a threadsafe-function callback, but not always the tick queue,
+  // so a 'drain' could otherwise wait until the loop had already emptied.)
+  #notify = (kind, arg) => {
+    const name = NOTIFY_KIND[kind]
+    if (name === 'queue-full') queueMicrotask(() => this.emit('queue-full', { kernel: arg }))
+    else if (name === 'drain') queueMicrotask(() => this.emit('drain'))
+    else if (name === 'error') {
+      queueMicrotask(() => {
+        if (this.listenerCount('error') > 0) this.emit('error', arg)
+        else process.emitWarning(arg)
+      })
+    }
+  }
+
+  // Tells the native side which events have listeners, so none costs anything unheard.
+  #syncWatch = (extra = 0) => {
+    let bits = EVENT_BITS.error | extra // always: an unheard fault becomes a process warning
+    if (this.listenerCount('drain') > 0) bits |= EVENT_BITS.drain
+    if (this.listenerCount('queue-full') > 0) bits |= EVENT_BITS['queue-full']
+    native.watch(this.#handle, bits)
+  }
+
   /**
-   * @param {{ threads?: number, maxQueue?: number, timeout?: number }} [options]
+   * @param {import('./index').PoolOptions} [options]
    */
   constructor(options = undefined) {
     super()
     if (options === null || (options !== undefined && typeof options !== 'object')) {
       throw invalidType('options', 'of type object', options)
     }
-    const { threads = DEFAULT_THREADS, maxQueue = Infinity, timeout = Infinity } = options ?? {}
-    const err = checkInteger('threads', threads, 1, MAX_THREADS, false) ??
-      checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER, true) ??
-      checkTimeout('timeout', timeout)
+    const {
+      threads, minThreads, maxThreads, idleTimeout = Infinity, maxQueue = Infinity,
+      timeout = Infinity, retries = 0, monitorInterval, maxInputBytes = DEFAULT_MAX_INPUT,
+    } = options ?? {}
+    const [min, max] = threadBounds(threads, minThreads, maxThreads, DEFAULT_THREADS, DEFAULT_THREADS)
+    const err = checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER, true) ??
+      checkTimeout('timeout', timeout) ??
+      checkTimeout('idleTimeout', idleTimeout) ??
+      checkInteger('retries', retries, 0, MAX_RETRIES, false) ??
+      checkInteger('maxInputBytes', maxInputBytes, 0, Number.MAX_SAFE_INTEGER, true) ??
+      (monitorInterval === undefined ? undefined : checkInterval(monitorInterval))
     if (err) throw err
-    this.#handle = native.createPool(threads, maxQueue, timeout === Infinity ? -1 : timeout)
+    this.#maxQueue = maxQueue
+    this.#maxInput = maxInputBytes
+    // An async resource whose hasRef() tells async_hooks users (jest --detectOpenHandles)
+    // whether the pool keeps the process alive: only while tasks are in flight. The native
+    // side holds it strongly, so it reaches the handle only weakly: a pool dropped without
+    // close() must stay collectable.
+    const resource = asyncResource()
+    this.#handle = native.createPool(min, max, maxQueue, timeout === Infinity ? -1 : timeout,
+      idleTimeout === Infinity ? -1 : idleTimeout, retries,
+      maxInputBytes === Infinity ? -1 : maxInputBytes, this.#notify, resource)
+    resource.handle = new WeakRef(this.#handle)
+    this.#syncWatch()
+    this.on('newListener', (event) => {
+      // Called before the listener is added: turn its bit on now.
+      if (event in EVENT_BITS) this.#syncWatch(EVENT_BITS[event])
+    })
+    this.on('removeListener', (event) => {
+      if (event in EVENT_BITS) this.#syncWatch()
+    })
+    if (monitorInterval !== undefined) {
+      this.#monitor = setInterval(() => this.emit('metrics', this.stats()), monitorInterval)
+      this.#monitor.unref()
+    }
   }
 
   /** Names of the built-in kernels. */
@@ -171,8 +283,18 @@ class WorkerPool extends EventEmitter {
   }
 
   run(kernel, input, options) {
+    try {
+      return this.#run(kernel, input, options)
+    } catch (e) {
+      // Only a user getter or Proxy trap can throw here; its error passes through as-is.
+      return Promise.reject(e)
+    }
+  }
+
+  #run(kernel, input, options) {
     const id = kernelId(kernel)
     if (typeof id !== 'number') return Promise.reject(id)
+    if (typeof input === 'string' && input.length > this.#maxInput) return Promise.reject(tooLarge(kernel, input.length, this.#maxInput))
     // csv.parse: the worker returns a packed table; lib/csv.js builds the rows in slices.
     if (id === CSV_PARSE) return csv.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
     // json.parse: the worker validates and splits; lib/json.js builds the value in slices.
@@ -181,39 +303,82 @@ class WorkerPool extends EventEmitter {
   }
 
   #submit(id, input, options) {
-    if (options === undefined) return native.run(this.#handle, id, input, 0, -1)
+    if (options === undefined) return native.run(this.#handle, id, input, 0, -1, -1)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)
-    const [priority, timeout, signal] = parsed
-    if (signal === undefined) return native.run(this.#handle, id, input, priority, timeout)
+    const [priority, timeout, signal, retries] = parsed
+    if (signal === undefined) return native.run(this.#handle, id, input, priority, timeout, retries)
     if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return this.#watch(native.run(this.#handle, id, input, priority, timeout), signal)
+    return this.#watch(native.run(this.#handle, id, input, priority, timeout, retries), signal)
   }
 
   runBatch(kernel, inputs, options) {
+    try {
+      return this.#runBatch(kernel, inputs, options)
+    } catch (e) {
+      return Promise.reject(e) // a user getter or Proxy trap threw
+    }
+  }
+
+  #runBatch(kernel, inputs, options) {
     const id = kernelId(kernel)
     if (typeof id !== 'number') return Promise.reject(id)
     if (!Array.isArray(inputs)) {
       return Promise.reject(codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "inputs" argument must be an instance of Array. Received ${typeName(inputs)}`))
     }
-    if (id === CSV_PARSE || id === JSON_PARSE) return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
-    if (options === undefined) return batch(this.#handle, id, inputs, 0, -1)
+    if (id === CSV_PARSE || id === JSON_PARSE) {
+      const parsed = options === undefined ? undefined : schedulingOptions(options)
+      if (parsed instanceof Error) return Promise.reject(parsed)
+      const all = Promise.all(inputs.map((input) => this.run(kernel, input, options)))
+      // Promise.all reports the first failure; the later ones are handled here, not left
+      // as unhandled rejections.
+      all.catch(() => {})
+      return all
+    }
+    if (options === undefined) return batch(this.#handle, id, inputs, 0, -1, -1)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)
-    const [priority, timeout, signal] = parsed
-    if (signal === undefined) return batch(this.#handle, id, inputs, priority, timeout)
+    const [priority, timeout, signal, retries] = parsed
+    if (signal === undefined) return batch(this.#handle, id, inputs, priority, timeout, retries)
     if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return this.#watch(batch(this.#handle, id, inputs, priority, timeout), signal)
+    return this.#watch(batch(this.#handle, id, inputs, priority, timeout, retries), signal)
   }
 
   /** Stops accepting tasks, lets queued and running ones finish; resolves when threads exited. */
   close() {
-    return native.close(this.#handle)
+    return this.#ended(native.close(this.#handle))
   }
 
   /** Stops accepting tasks, rejects queued ones, stops running ones; resolves when threads exited. */
   destroy() {
-    return native.destroy(this.#handle)
+    return this.#ended(native.destroy(this.#handle))
+  }
+
+  // 'close' is emitted once, after the first close()/destroy() completed.
+  #ended(promise) {
+    clearInterval(this.#monitor)
+    if (this.#closing === undefined) {
+      this.#closing = promise
+      promise.then(() => this.emit('close'), () => {})
+    }
+    return promise
+  }
+
+  /**
+   * Changes the thread bounds at run time. Growing starts threads as work arrives; shrinking
+   * retires surplus threads between tasks, never interrupting a running one.
+   */
+  resize(options) {
+    if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+    if (this.closed) throw codeError(Error, 'ERR_POOL_CLOSED', 'The pool is closed')
+    const { minThreads, maxThreads } = options
+    const [min, max] = threadBounds(undefined, minThreads, maxThreads, this.minThreads, this.maxThreads)
+    native.resize(this.#handle, min, max)
+  }
+
+  /** Zeroes the counters and latency histograms and restarts the utilization clock. */
+  resetStats() {
+    native.resetStats(this.#handle)
   }
 
   [asyncDispose]() {
@@ -230,6 +395,10 @@ class WorkerPool extends EventEmitter {
   get completed() { return native.info(this.#handle, 3) }
   get utilization() { return native.info(this.#handle, 4) }
   get closed() { return native.info(this.#handle, 5) === 1 }
+  get minThreads() { return native.info(this.#handle, 6) }
+  get maxThreads() { return native.info(this.#handle, 7) }
+  /** True while the queue is at or above maxQueue: wait for 'drain' before adding more. */
+  get needsDrain() { return this.#maxQueue !== Infinity && native.info(this.#handle, 1) >= this.#maxQueue }
 }
 
 module.exports = { WorkerPool, AbortError }

@@ -107,7 +107,13 @@ function parse(input, options, submit, AbortError) {
       .then((packed) => build(packed, input, false, signal, AbortError))
   }
   if (isBinary(input)) {
-    const buf = asBuffer(input)
+    let buf
+    try {
+      buf = asBuffer(input)
+    } catch {
+      // Buffer.from throws on a detached ArrayBuffer (its view cannot be read).
+      return Promise.reject(codeError(TypeError, 'ERR_INVALID_STATE', 'The input of json.parse is a detached ArrayBuffer'))
+    }
     return submit(input).then((packed) => build(packed, buf, true, signal, AbortError))
   }
   return Promise.reject(codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
