@@ -1,0 +1,152 @@
+'use strict'
+// examples/express/server.js, end to end: the server runs as a child process on an ephemeral
+// port in each mode, and every endpoint's answer is checked against node:crypto, bcryptjs and
+// papaparse computed here; bad input must be a 400 with a code, and SIGTERM a clean exit 0.
+
+const { describe, it, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const { createHash, randomBytes } = require('node:crypto')
+const bcrypt = require('bcryptjs')
+const Papa = require('papaparse')
+
+const SERVER = path.join(__dirname, '..', 'examples', 'express', 'server.js')
+
+/** Starts the server; resolves with { child, base, exited } once it printed its port. */
+function start(mode) {
+  const child = spawn(process.execPath, [SERVER], {
+    env: { ...process.env, MODE: mode, PORT: '0', THREADS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })))
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`server (${mode}) did not start: ${stderr}`)), 10_000)
+    child.stdout.on('data', (d) => {
+      out += d
+      const nl = out.indexOf('\n')
+      if (nl === -1) return
+      clearTimeout(timer)
+      const line = JSON.parse(out.slice(0, nl))
+      resolve({ child, base: `http://127.0.0.1:${line.listening}`, exited, line })
+    })
+    child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}: ${stderr}`)))
+  })
+}
+
+/** POSTs a Buffer as is (with `type`), or anything else as JSON (a string is sent verbatim). */
+async function post(base, route, body, type = 'application/octet-stream') {
+  const binary = Buffer.isBuffer(body)
+  const res = await fetch(base + route, {
+    method: 'POST',
+    headers: { 'content-type': binary ? type : 'application/json' },
+    body: binary || typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return { status: res.status, body: await res.json() }
+}
+
+/** A CSV with the awkward parts: quoted commas, quotes, line breaks in fields, CRLF, blank lines. */
+function csvDocument(rows) {
+  const lines = ['id,name,note,amount']
+  for (let i = 0; i < rows; i++) {
+    const note = i % 7 === 0 ? '"multi\nline, with ""quotes"""' : i % 5 === 0 ? '"a, b"' : `n${i}`
+    lines.push(`${i},name ${i},${note},${(i * 1.25).toFixed(2)}`)
+    if (i % 97 === 0) lines.push('') // blank lines are skipped
+  }
+  return Buffer.from(lines.join(rows % 2 ? '\r\n' : '\n') + '\n')
+}
+
+function expectedImport(buf) {
+  const { data } = Papa.parse(buf.toString('utf8'), { skipEmptyLines: true })
+  return { rows: data.length - 1, columns: data[0].length, checksum: createHash('sha256').update(buf).digest('hex') }
+}
+
+for (const mode of ['pool', 'inline', 'piscina']) {
+  describe(`examples/express server, MODE=${mode}`, () => {
+    let server
+    before(async () => { server = await start(mode) })
+    after(() => {
+      if (server && server.child.exitCode === null) server.child.kill('SIGKILL')
+    })
+
+    it('prints the bound port, mode and threads, and answers /health', async () => {
+      assert.equal(server.line.mode, mode)
+      assert.equal(server.line.threads, 2)
+      const res = await fetch(`${server.base}/health`)
+      assert.equal(res.status, 200)
+      assert.deepEqual(await res.json(), { ok: true, mode })
+    })
+
+    it('POST /hash returns the sha256 of the raw body (small, large, empty)', async () => {
+      for (const body of [Buffer.from('hello'), randomBytes(300 * 1024), Buffer.alloc(0)]) {
+        const res = await post(server.base, '/hash', body)
+        assert.equal(res.status, 200)
+        assert.deepEqual(res.body, { sha256: createHash('sha256').update(body).digest('hex') })
+      }
+    })
+
+    it('POST /password returns a bcrypt hash of the requested cost that bcryptjs verifies', async () => {
+      const password = 'correct horse battery staple ✓'
+      const res = await post(server.base, '/password', { password, cost: 4 })
+      assert.equal(res.status, 200)
+      assert.match(res.body.hash, /^\$2[aby]\$04\$[./A-Za-z0-9]{53}$/)
+      assert.equal(bcrypt.compareSync(password, res.body.hash), true)
+      assert.equal(bcrypt.compareSync(`${password}!`, res.body.hash), false)
+    })
+
+    it('POST /verify checks a bcryptjs hash: true for the password, false for another', async () => {
+      const hash = bcrypt.hashSync('s3cret', 4)
+      assert.deepEqual(await post(server.base, '/verify', { password: 's3cret', hash }), { status: 200, body: { ok: true } })
+      assert.deepEqual(await post(server.base, '/verify', { password: 's3cret?', hash }), { status: 200, body: { ok: false } })
+    })
+
+    it('POST /import returns papaparse\'s row and column count and the body\'s sha256', async () => {
+      for (const buf of [csvDocument(20), csvDocument(4001), Buffer.from('a,b\n')]) {
+        const res = await post(server.base, '/import', buf, 'text/csv')
+        assert.equal(res.status, 200)
+        assert.deepEqual(res.body, expectedImport(buf))
+      }
+      assert.ok(expectedImport(csvDocument(4001)).rows === 4001, 'the fixture has 4001 data rows')
+    })
+
+    it('bad input is a 400 with a code, and the server keeps serving', async () => {
+      const cases = [
+        ['/password', '{"password": ', 'ERR_INVALID_JSON'],
+        ['/password', { password: 5 }, 'ERR_INVALID_ARG_TYPE'],
+        ['/password', { password: 'x', cost: 40 }, 'ERR_OUT_OF_RANGE'],
+        ['/password', { password: 'x', cost: 4.5 }, 'ERR_OUT_OF_RANGE'],
+        ['/verify', { password: 'x' }, 'ERR_INVALID_ARG_TYPE'],
+        ['/verify', { password: 'x', hash: '$2x$04$' + 'a'.repeat(53) }, 'ERR_INVALID_ARG_VALUE'],
+        ['/verify', { password: 'x', hash: '$2b$31$' + 'a'.repeat(53) }, 'ERR_OUT_OF_RANGE'],
+        ['/import', Buffer.from('a,b\n1,"open\n2,3\n'), 'ERR_POOL_CSV_SYNTAX'],
+      ]
+      for (const [route, body, code] of cases) {
+        const res = await post(server.base, route, body)
+        assert.equal(res.status, 400, `${route} ${String(body)}`)
+        assert.equal(res.body.code, code, `${route}: ${res.body.error}`)
+        assert.equal(typeof res.body.error, 'string')
+      }
+      const csv = await post(server.base, '/import', Buffer.from('a,b\n1,"open\n2,3\n'))
+      assert.equal(csv.body.error, 'Unterminated quoted field starting on line 2')
+      const missing = await fetch(`${server.base}/nope`)
+      assert.equal(missing.status, 404)
+      assert.equal((await missing.json()).code, 'ERR_NOT_FOUND')
+      assert.equal((await fetch(`${server.base}/health`)).status, 200)
+    })
+
+    it('SIGTERM finishes the request in flight, then exits 0', async () => {
+      // Cost 12 keeps the request running for a few hundred ms after the signal.
+      const inFlight = post(server.base, '/password', { password: 'last one', cost: 12 })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      server.child.kill('SIGTERM')
+      const res = await inFlight
+      assert.equal(res.status, 200)
+      assert.equal(bcrypt.compareSync('last one', res.body.hash), true)
+      const { code, signal, stderr } = await server.exited
+      assert.deepEqual({ code, signal, stderr }, { code: 0, signal: null, stderr: '' })
+    })
+  })
+}
