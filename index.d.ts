@@ -301,6 +301,7 @@ export type PoolErrorCode =
   | 'ERR_POOL_JSON_SYNTAX'
   | 'ERR_POOL_JSON_DEPTH'
   | 'ERR_POOL_CSV_SYNTAX'
+  | 'ERR_POOL_THREAD_SPAWN'
   | 'ERR_POOL_INTERNAL'
 
 /** What a task rejects with (narrow with `err.code`). */
