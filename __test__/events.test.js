@@ -30,6 +30,17 @@ describe("'drain'", () => {
     await sleep(50)
     assert.equal(drains, 2, 'an idle pool stays quiet')
   }))
+
+  it('closing an idle pool is not a drain', async () => {
+    const pool = new WorkerPool({ threads: 1 })
+    let drains = 0
+    pool.on('drain', () => drains++)
+    await pool.run('fib', 10)
+    await sleep(10)
+    await pool.close()
+    await sleep(10)
+    assert.equal(drains, 1)
+  })
 })
 
 describe("'queue-full' and needsDrain", () => {

@@ -210,7 +210,6 @@ pub(super) struct Core {
 
 impl Core {
     fn keep_alive(&self, env: Env) {
-        self.drain_armed.set(true);
         let n = self.inflight.get();
         if n == 0 {
             let t = self.tsfn.get();
@@ -988,6 +987,7 @@ impl Core {
 
     fn submit(&self, env: Env, slot: u32, task: Task<Job>) {
         self.keep_alive(env);
+        self.drain_armed.set(true);
         match self.exec.submit(task) {
             Ok(()) => self.set_last(slot),
             Err(SubmitError::QueueFull(t)) => {
@@ -1162,6 +1162,7 @@ impl Core {
             kernel,
         });
         self.keep_alive(env);
+        self.drain_armed.set(true);
         let mut refused = false;
         for (chunk, mut task) in tasks.into_iter().enumerate() {
             task.tag = slot as u64 | (chunk as u64) << 32;
