@@ -21,6 +21,7 @@
 
 mod metrics;
 mod queue;
+mod sync;
 mod task;
 mod worker;
 
