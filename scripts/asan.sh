@@ -87,6 +87,11 @@ for f in index.d.ts binding.d.ts prometheus.js prometheus.mjs prometheus.d.ts; d
   if [ -f "$root/$f" ]; then cp "$root/$f" "$tmp/pkg/"; fi
 done
 cp -r "$root/lib" "$root/__test__" "$root/scripts" "$tmp/pkg/"
+# The examples and the bench suite are exercised by __test__/examples.test.js, express.test.js and
+# bench-suite.test.js.
+for d in examples benches; do
+  if [ -d "$root/$d" ]; then cp -r "$root/$d" "$tmp/pkg/"; fi
+done
 cp "$lib" "$tmp/pkg/pool.linux-x64-gnu.node"
 ln -s "$root/node_modules" "$tmp/pkg/node_modules"
 # Tests read conformance vectors by `../shared/conformance/` relative to the repo root.
