@@ -1,15 +1,23 @@
 'use strict'
-// csv.parse, JS side. The worker parses the whole document into one packed table
-// ({ text: Buffer, ends, rows, rowBytes: Uint32Array, types?: Uint8Array, ascii }); this file
-// checks the options, then builds the rows on the event loop in slices of ~SLICE_MS, yielding
-// with setImmediate between slices, so a 20 MB document never holds the loop for long.
+// csv.parse, JS side. The worker parses the document into packed tables ({ text: Buffer, ends,
+// rows, rowBytes: Uint32Array, types?: Uint8Array, nums?: Float64Array, ascii, next }); this
+// file checks the options, then builds the rows on the event loop in slices of ~SLICE_MS,
+// yielding with setImmediate between slices, so a 20 MB document never holds the loop for
+// long. A large document is parsed in pieces (each task parses from byte `start` until the
+// first record ending `target` bytes later, and says where the next piece starts), so the
+// worker parses piece i + 1 while this thread builds the rows of piece i. With dynamicTyping
+// the worker also parses the numbers (nums), so no string is made for a numeric field.
 
-const { STRING_CHUNK, abortError, toUtf8, codeError, isBinary } = require('./text.js')
+const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
+// Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
+// parses the next piece while this thread builds rows. The first piece is small so building
+// starts early; later ones are larger so there are few round trips.
+const PIECES_FROM = 1 << 20
+const FIRST_PIECE_BYTES = 256 * 1024
+const PIECE_BYTES = 1 << 20
 const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
-const MAX_FLOAT = 2 ** 53
-const MIN_FLOAT = -MAX_FLOAT
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
 
@@ -37,17 +45,18 @@ function prepare(input) {
   }
 }
 
-function typed(tag, s) {
+// The value of a field with type tag 2..5 (0: a string and 1: a number are handled inline):
+// s.slice(a, b) is its text.
+function typed(tag, s, a, b) {
   switch (tag) {
-    case 1: {
-      const n = parseFloat(s)
-      return n > MIN_FLOAT && n < MAX_FLOAT ? n : s
-    }
     case 2: return true
     case 3: return false
-    case 4: return ISO_DATE.test(s) ? new Date(s) : s
+    case 4: {
+      const v = s.slice(a, b)
+      return ISO_DATE.test(v) ? new Date(v) : v
+    }
     case 5: return null
-    default: return s
+    default: return s.slice(a, b)
   }
 }
 
@@ -74,84 +83,136 @@ function headerKeys(fields) {
   return keys
 }
 
-/** Builds the rows from a packed table; rejects with an AbortError if `signal` aborts meanwhile. */
-function build(packed, job, signal, AbortError) {
-  const { text, ends, rows, rowBytes, types, ascii } = packed
-  const dyn = job.dynamicTyping && types !== undefined
-  const enc = ascii ? 'latin1' : 'utf8'
-  const nrows = rows.length
-  const out = []
-  let r = 0 // next row
-  let f = 0 // next field
-  let byte = 0 // text byte offset of row r
-  let base = 0 // UTF-16 offset of row r
-  let keys = null
-  let special = null // keys[j] === '__proto__'
-  return new Promise((resolve, reject) => {
-    const step = () => {
-      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-      const deadline = performance.now() + SLICE_MS
-      while (r < nrows) {
-        // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
-        // large-object space, so minor GCs never copy them (the fields are slices of them).
-        let r1 = r + 1
-        while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
-        const end = rowBytes[r1 - 1]
-        const s = text.toString(enc, byte, end)
-        let prev = 0
-        for (; r < r1; r++) {
-          const n = rows[r]
-          if (job.header && keys === null) {
-            const fields = new Array(n)
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              fields[j] = s.slice(prev, e)
-              prev = e
-            }
-            keys = headerKeys(fields)
-            special = keys.map((k) => k === '__proto__')
-            continue
-          }
-          if (keys !== null) {
-            const row = {}
-            const nk = keys.length
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              let v = s.slice(prev, e)
-              prev = e
-              if (dyn) v = typed(types[f], v)
-              if (j < nk) {
-                if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
-                else row[keys[j]] = v
-              } else if (j === nk) {
-                row.__parsed_extra = [v]
-              } else {
-                row.__parsed_extra.push(v)
+// Builds rows from packed tables (a whole document's, or its pieces' in order) into one array.
+class Builder {
+  constructor(job, signal, AbortError) {
+    this.header = job.header
+    this.dynamicTyping = job.dynamicTyping
+    this.signal = signal
+    this.AbortError = AbortError
+    this.out = []
+    this.keys = null
+    this.special = null // keys[j] === '__proto__'
+  }
+
+  /** Builds one packed table's rows in slices; resolves when done. */
+  add(packed) {
+    const { text, ends, rows, rowBytes, types, nums, ascii } = packed
+    const { out, signal, AbortError } = this
+    const dyn = this.dynamicTyping && types !== undefined
+    const enc = ascii ? 'latin1' : 'utf8'
+    const nrows = rows.length
+    let r = 0 // next row
+    let f = 0 // next field
+    let k = 0 // next number in nums
+    let byte = 0 // text byte offset of row r
+    let base = 0 // UTF-16 offset of row r
+    return new Promise((resolve, reject) => {
+      const step = () => {
+        if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
+        const deadline = performance.now() + SLICE_MS
+        while (r < nrows) {
+          // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
+          // large-object space, so minor GCs never copy them (the fields are slices of them).
+          let r1 = r + 1
+          while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
+          const end = rowBytes[r1 - 1]
+          const s = text.toString(enc, byte, end)
+          let prev = 0
+          for (; r < r1; r++) {
+            const n = rows[r]
+            if (this.header && this.keys === null) {
+              const fields = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                fields[j] = s.slice(prev, e)
+                prev = e
+                if (dyn && types[f] === 1) k++
               }
+              this.keys = headerKeys(fields)
+              this.special = this.keys.map((key) => key === '__proto__')
+              continue
             }
-            out.push(row)
-          } else {
-            const row = new Array(n)
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              const v = s.slice(prev, e)
-              prev = e
-              row[j] = dyn ? typed(types[f], v) : v
+            const keys = this.keys
+            if (keys !== null) {
+              const special = this.special
+              const row = {}
+              const nk = keys.length
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                let v
+                if (dyn) {
+                  const tag = types[f]
+                  v = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+                } else {
+                  v = s.slice(prev, e)
+                }
+                prev = e
+                if (j < nk) {
+                  if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
+                  else row[keys[j]] = v
+                } else if (j === nk) {
+                  row.__parsed_extra = [v]
+                } else {
+                  row.__parsed_extra.push(v)
+                }
+              }
+              out.push(row)
+            } else if (dyn) {
+              const row = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                const tag = types[f]
+                row[j] = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+                prev = e
+              }
+              out.push(row)
+            } else {
+              const row = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                row[j] = s.slice(prev, e)
+                prev = e
+              }
+              out.push(row)
             }
-            out.push(row)
+          }
+          byte = end
+          base = f > 0 ? ends[f - 1] : 0
+          if (r < nrows && performance.now() > deadline) {
+            setImmediate(step)
+            return
           }
         }
-        byte = end
-        base = f > 0 ? ends[f - 1] : 0
-        if (r < nrows && performance.now() > deadline) {
-          setImmediate(step)
-          return
-        }
+        resolve()
       }
-      resolve(out)
-    }
-    step()
-  })
+      step()
+    })
+  }
+}
+
+function byteLength(v) {
+  return typeof v === 'string' ? v.length : v.byteLength
+}
+
+/**
+ * Parses `bytes` (binary) in pieces: the worker parses piece i + 1 while this thread builds
+ * the rows of piece i. `native` is the kernel's record input without `data`.
+ */
+async function pieces(bytes, native, builder, submit) {
+  const n = bytes.byteLength
+  const piece = (start, target) => {
+    const p = submit({ ...native, data: bytes, start, target })
+    p.catch(() => {}) // awaited below; an abort may leave it unobserved
+    return p
+  }
+  let pending = piece(0, FIRST_PIECE_BYTES)
+  while (pending !== null) {
+    const packed = await pending
+    pending = packed.next < n ? piece(packed.next, PIECE_BYTES) : null
+    await builder.add(packed)
+  }
+  return builder.out
 }
 
 /**
@@ -169,15 +230,16 @@ function parse(input, options, submit, AbortError) {
   }
   if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) signal = undefined
   const record = job.data !== null && typeof job.data === 'object' && !isBinary(job.data)
-  const text = record ? job.data.data : job.data
-  if (typeof text !== 'string' || text.length <= STRING_CHUNK) {
-    return submit(job.data).then((packed) => build(packed, job, signal, AbortError))
+  const data = record ? job.data.data : job.data
+  const builder = new Builder(job, signal, AbortError)
+  const native = record ? { ...job.data, data: undefined } : {}
+  if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < PIECES_FROM) {
+    // Small (or invalid: the kernel rejects it with its coded error): one task.
+    return submit(job.data).then((packed) => builder.add(packed)).then(() => builder.out)
   }
+  if (typeof data !== 'string') return pieces(data, native, builder, submit)
   // A long string: encode it to UTF-8 in slices too (one 20 MB conversion takes ~30 ms).
-  return toUtf8(text, signal, AbortError).then((bytes) => {
-    const data = record ? { ...job.data, data: bytes } : bytes
-    return submit(data).then((packed) => build(packed, job, signal, AbortError))
-  })
+  return toUtf8(data, signal, AbortError).then((bytes) => pieces(bytes, native, builder, submit))
 }
 
 module.exports = { parse }

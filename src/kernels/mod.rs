@@ -71,8 +71,19 @@ pub enum InputKind {
     Object(&'static [&'static str]),
 }
 
-/// The most params an [`InputKind::Record`] kernel reads.
-pub const MAX_PARAMS: usize = 4;
+/// The most params an [`InputKind::Record`] kernel reads. `csv.parse` and `json.parse` take
+/// their public options plus the internal piece params (`start`, `target`, ...) the JS side
+/// sends when it splits a large document into pieces.
+pub const MAX_PARAMS: usize = 8;
+
+/// `given` padded with `Missing` to the [`MAX_PARAMS`] slots of an [`Input::Record`].
+pub fn record_params<'a>(given: &[Param<'a>]) -> [Param<'a>; MAX_PARAMS] {
+    let mut ps = [Param::Missing; MAX_PARAMS];
+    for (slot, p) in ps.iter_mut().zip(given) {
+        *slot = *p;
+    }
+    ps
+}
 
 /// The most properties an [`InputKind::Object`] kernel reads.
 pub const MAX_FIELDS: usize = 7;
@@ -284,7 +295,8 @@ pub enum Output {
     Bytes(Vec<u8>),
     /// Becomes a non-negative `bigint`.
     BigUint(u128),
-    /// A parsed CSV document; becomes `{ text, ends, rows, rowBytes, types, ascii }`.
+    /// A parsed CSV document (or piece); becomes
+    /// `{ text, ends, rows, rowBytes, types, nums?, ascii, next }`.
     Csv(Box<csv::Table>),
 }
 
@@ -596,7 +608,7 @@ mod tests {
         let t = CancelToken::never();
         let rec = |seed| Input::Record {
             data: b"abc",
-            params: [seed, Param::Missing, Param::Missing, Param::Missing],
+            params: record_params(&[seed]),
         };
         assert_eq!(
             run(Kernel::Sha256, &rec(Param::Missing), &t),
