@@ -200,7 +200,7 @@ impl Kernel {
                 InputKind::Object(&["password", "salt", "iterations", "keylen", "digest"])
             }
             Kernel::CsvParse => InputKind::Record(csv::PARAMS),
-            Kernel::JsonParse => InputKind::Record(&["utf16"]),
+            Kernel::JsonParse => InputKind::Record(JSON_PARAMS),
             Kernel::Panic => InputKind::Ignored,
         }
     }
@@ -431,7 +431,10 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
         Kernel::Scrypt => password::scrypt_params(input).map(drop),
         Kernel::Pbkdf2 => password::pbkdf2_params(input).map(drop),
         Kernel::CsvParse => csv::options(input).map(drop),
-        Kernel::JsonParse => json_input(input).map(drop),
+        Kernel::JsonParse => {
+            json_input(input)?;
+            json_piece(input).map(drop)
+        }
         Kernel::Panic => Ok(()),
     }
 }
@@ -529,7 +532,8 @@ pub fn run(
         }
         Kernel::JsonParse => {
             let (bytes, utf16) = json_input(input)?;
-            match json::parse(bytes, utf16, token) {
+            let (piece, start_units) = json_piece(input)?;
+            match json::parse_piece(bytes, utf16, piece, start_units, token) {
                 Ok(packed) => Ok(Output::Bytes(packed)),
                 Err(_) => Err(KernelError::cancelled()),
             }
@@ -550,6 +554,30 @@ fn json_input<'a>(input: &Input<'a>) -> Result<(&'a [u8], bool), KernelError> {
             "The \"input\" argument of json.parse must be a string or binary",
         )),
     }
+}
+
+/// The params `json.parse` reads from `{ data, ... }`, all set by lib/json.js only: `utf16`
+/// (1: the data is a string's UTF-8, report UTF-16 offsets), and for a large document
+/// validated in pieces `start`, `startUnits`, `kind` and `target` (see [`json::Piece`]).
+const JSON_PARAMS: &[&str] = &["utf16", "start", "startUnits", "kind", "target"];
+
+/// The piece of a `json.parse` input to validate (the whole text unless lib/json.js asks for
+/// a piece) and its start in UTF-16 units.
+fn json_piece(input: &Input<'_>) -> Result<(json::Piece, usize), KernelError> {
+    let num = |i: usize, default: usize| match input.param(i) {
+        Param::Missing => Ok(default),
+        Param::Number(n) if n >= 0.0 && n.fract() == 0.0 => Ok(n.min(usize::MAX as f64) as usize),
+        _ => Err(KernelError::invalid_value(format!(
+            "The \"{}\" param of json.parse must be a non-negative integer",
+            JSON_PARAMS[i]
+        ))),
+    };
+    let piece = json::Piece {
+        start: num(1, 0)?,
+        kind: num(3, 0)?.min(2) as u32,
+        target: num(4, usize::MAX)?,
+    };
+    Ok((piece, num(2, 0)?))
 }
 
 fn echo_type_error() -> KernelError {
