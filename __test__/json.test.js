@@ -204,6 +204,23 @@ describe('errors', () => {
     assert.equal(r.error.code, 'ERR_POOL_JSON_SYNTAX')
     assert.equal(r.error.position, 1)
   })
+  it('errors deep in a large document (validated in pieces) report their place in the whole text', async () => {
+    const items = Array.from({ length: 100000 }, (_, k) => JSON.stringify({ k, s: `é${k}😀`, t: [k, true, null] }))
+    const head = `[\n${items.join(',\n')},\n`
+    assert.ok(head.length > 3e6, `${head.length}`)
+    for (const [tail, code, skip] of [['{"a": tru}]', 'ERR_POOL_JSON_SYNTAX', 9], ['x]', 'ERR_POOL_JSON_SYNTAX', 0],
+      ['['.repeat(10000) + ']'.repeat(10000) + ']', 'ERR_POOL_JSON_DEPTH', 9999]]) {
+      const text = head + tail
+      const position = head.length + skip
+      const line = head.split('\n').length
+      for (const input of [text, Buffer.from(text)]) {
+        const r = await settle(pool.run('json.parse', input))
+        assert.equal(r.error?.code, code)
+        const at = typeof input === 'string' ? position : Buffer.byteLength(text.slice(0, position))
+        assert.deepEqual([r.error.line, r.error.column, r.error.position], [line, skip + 1, at])
+      }
+    }
+  })
   it('nesting limit: 10,000 is fine, 10,001 rejects', async () => {
     const ok = '['.repeat(10000) + ']'.repeat(10000)
     let v = await pool.run('json.parse', ok)

@@ -14,9 +14,8 @@ const SLICE_MS = 2
 // Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
 // parses the next piece while this thread builds rows. The first piece is small so building
 // starts early; later ones are larger so there are few round trips.
-const PIECES_FROM = 1 << 20
-const FIRST_PIECE_BYTES = 256 * 1024
-const PIECE_BYTES = 1 << 20
+// (An object so tests can make pieces tiny.)
+const tuning = { piecesFrom: 1 << 20, firstPieceBytes: 256 * 1024, pieceBytes: 1 << 20 }
 const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
@@ -206,10 +205,10 @@ async function pieces(bytes, native, builder, submit) {
     p.catch(() => {}) // awaited below; an abort may leave it unobserved
     return p
   }
-  let pending = piece(0, FIRST_PIECE_BYTES)
+  let pending = piece(0, tuning.firstPieceBytes)
   while (pending !== null) {
     const packed = await pending
-    pending = packed.next < n ? piece(packed.next, PIECE_BYTES) : null
+    pending = packed.next < n ? piece(packed.next, tuning.pieceBytes) : null
     await builder.add(packed)
   }
   return builder.out
@@ -233,7 +232,7 @@ function parse(input, options, submit, AbortError) {
   const data = record ? job.data.data : job.data
   const builder = new Builder(job, signal, AbortError)
   const native = record ? { ...job.data, data: undefined } : {}
-  if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < PIECES_FROM) {
+  if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < tuning.piecesFrom) {
     // Small (or invalid: the kernel rejects it with its coded error): one task.
     return submit(job.data).then((packed) => builder.add(packed)).then(() => builder.out)
   }
@@ -242,4 +241,4 @@ function parse(input, options, submit, AbortError) {
   return toUtf8(data, signal, AbortError).then((bytes) => pieces(bytes, native, builder, submit))
 }
 
-module.exports = { parse }
+module.exports = { parse, tuning }
