@@ -233,11 +233,10 @@ fn scan(bytes: &[u8], opts: Options, token: &CancelToken<'_>) -> Result<Table, S
     let d: &[u8] = opts.delimiter.encode_utf8(&mut d).as_bytes();
     let q: &[u8] = opts.quote.encode_utf8(&mut q).as_bytes();
     let (d0, q0) = (d[0], q[0]);
-    let mut special = [false; 256];
-    for b in [b'\r', b'\n', d0] {
-        special[usize::from(b)] = true;
-    }
-    let at = |i: usize, pat: &[u8]| bytes.len() >= i + pat.len() && &bytes[i..i + pat.len()] == pat;
+    // (First byte inline: a memcmp call per field was a quarter of the parse time.)
+    let at = |i: usize, pat: &[u8]| {
+        bytes.get(i) == Some(&pat[0]) && (pat.len() == 1 || bytes[i..].starts_with(pat))
+    };
 
     let mut t = Table {
         ascii: true,
@@ -262,7 +261,7 @@ fn scan(bytes: &[u8], opts: Options, token: &CancelToken<'_>) -> Result<Table, S
             i += q.len();
             loop {
                 // Find the next quote.
-                let Some(off) = bytes[i..].iter().position(|&b| b == q0) else {
+                let Some(off) = memchr::memchr(q0, &bytes[i..]) else {
                     return Err(Stop::Syntax(Unterminated {
                         line: line_of(bytes, open),
                     }));
@@ -303,10 +302,7 @@ fn scan(bytes: &[u8], opts: Options, token: &CancelToken<'_>) -> Result<Table, S
         } else {
             let mut k = i;
             loop {
-                k += bytes[k..]
-                    .iter()
-                    .position(|&b| special[usize::from(b)])
-                    .unwrap_or(n - k);
+                k += memchr::memchr3(b'\r', b'\n', d0, &bytes[k..]).unwrap_or(n - k);
                 // A multi-byte delimiter's first byte alone is not a delimiter.
                 if k < n && bytes[k] == d0 && !at(k, d) {
                     k += 1;
