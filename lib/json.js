@@ -72,6 +72,7 @@ class Builder {
     this.signal = signal
     this.AbortError = AbortError
     this.out = undefined
+    this.started = false
   }
 
   /** Builds one packed (ok) result's groups; resolves when done. */
@@ -117,33 +118,46 @@ class Builder {
         }
         resolve()
       }
-      step()
+      // A later piece starts in its own turn of the event loop, not right after the
+      // previous piece's last slice.
+      if (this.started) setImmediate(step)
+      else step()
+      this.started = true
     })
   }
 }
 
 /**
- * Validates `bytes` in pieces and builds the value: a worker validates piece i + 1 while this
- * thread builds piece i. `text` is what the offsets index (the string, or `bytes`).
+ * Validates `bytes` in pieces and builds the value: each piece is queued as soon as the
+ * previous one is validated, so the worker runs ahead while this thread builds the pieces in
+ * order. `text` is what the offsets index (the string, or `bytes`).
  */
 async function pieces(bytes, utf16, text, signal, AbortError, submit) {
   const binary = !utf16
   const builder = new Builder(text, binary, signal, AbortError)
+  const validated = [] // promises of packed results, in document order
+  let stop = false
   const piece = (start, startUnits, kind, target) => {
     const p = submit({ data: bytes, utf16: utf16 ? 1 : 0, start, startUnits, kind, target })
-    p.catch(() => {}) // awaited below; an abort may leave it unobserved
-    return p
+    validated.push(p)
+    p.then((packed) => {
+      const word = (i) => packed.readUInt32LE(i * 4)
+      if (!stop && word(0) === 0 && word(2) !== 0) piece(word(2), word(3), word(1), PIECE_BYTES)
+    }, () => {}) // the rejection is seen below, when its turn comes
   }
-  let pending = piece(0, 0, 0, FIRST_PIECE_BYTES)
-  while (pending !== null) {
-    const packed = await pending
-    const word = (i) => packed.readUInt32LE(i * 4)
-    if (word(0) !== 0) throw packedError(word, binary)
-    const next = word(2)
-    pending = next !== 0 ? piece(next, word(3), word(1), PIECE_BYTES) : null
-    await builder.add(packed)
+  piece(0, 0, 0, FIRST_PIECE_BYTES)
+  try {
+    for (let i = 0; ; i++) {
+      // Piece i is queued by the time piece i - 1 has settled (that callback ran first).
+      const packed = await validated[i]
+      const word = (k) => packed.readUInt32LE(k * 4)
+      if (word(0) !== 0) throw packedError(word, binary)
+      await builder.add(packed)
+      if (word(2) === 0) return builder.out
+    }
+  } finally {
+    stop = true
   }
-  return builder.out
 }
 
 /**
