@@ -11,12 +11,15 @@
 const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
+// A gap longer than this between two of our slices was not ours (see the builder's step).
+const PAUSE_MS = 8
 // Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
 // parses the next piece while this thread builds rows. The first piece is small so building
 // starts early; later ones are larger so there are few round trips.
 // (An object so tests can make pieces tiny.)
 const tuning = { piecesFrom: 1 << 20, firstPieceBytes: 256 * 1024, pieceBytes: 1 << 20 }
-const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
+const CHUNK_BYTES = 256 * 1024
+const CHECK_ROWS = 64 // text decoded at a time (above V8's 128 KiB regular-object limit)
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
 
@@ -91,6 +94,7 @@ class Builder {
     this.AbortError = AbortError
     this.out = []
     this.started = false
+    this.lastEnd = Infinity // when our last slice ended
     this.keys = null
     this.special = null // keys[j] === '__proto__'
   }
@@ -105,21 +109,41 @@ class Builder {
     let r = 0 // next row
     let f = 0 // next field
     let k = 0 // next number in nums
-    let byte = 0 // text byte offset of row r
-    let base = 0 // UTF-16 offset of row r
+    let byte = 0 // text byte offset where the next chunk starts
+    let r1 = 0 // the current chunk's rows end here
+    let s = '' // the current chunk's text
+    let base = 0 // UTF-16 offset of the current chunk in the text
+    let prev = 0 // where field f starts in s
     return new Promise((resolve, reject) => {
+      let waited = false
       const step = () => {
         if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-        const deadline = performance.now() + SLICE_MS
+        const now = performance.now()
+        if (now - this.lastEnd > PAUSE_MS && !waited) {
+          // Something else held the thread since our last slice, most often a scavenge; and
+          // scavenges come in pairs while everything survives (the second one soon after, at
+          // our next allocation). Give the event loop a turn between the two.
+          waited = true
+          setImmediate(step)
+          return
+        }
+        waited = false
+        const deadline = now + SLICE_MS
         while (r < nrows) {
           // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
           // large-object space, so minor GCs never copy them (the fields are slices of them).
-          let r1 = r + 1
-          while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
-          const end = rowBytes[r1 - 1]
-          const s = text.toString(enc, byte, end)
-          let prev = 0
-          for (; r < r1; r++) {
+          if (r === r1) {
+            r1 = r + 1
+            while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
+            base = f > 0 ? ends[f - 1] : 0
+            s = text.toString(enc, byte, rowBytes[r1 - 1])
+            byte = rowBytes[r1 - 1]
+            prev = 0
+          }
+          // Check the clock every CHECK_ROWS rows, so a slice that a GC pause overran ends soon
+          // after it (the pause's partner then comes in the next slice, not this one).
+          const stop = Math.min(r1, r + CHECK_ROWS)
+          for (; r < stop; r++) {
             const n = rows[r]
             if (this.header && this.keys === null) {
               const fields = new Array(n)
@@ -177,13 +201,13 @@ class Builder {
               out.push(row)
             }
           }
-          byte = end
-          base = f > 0 ? ends[f - 1] : 0
           if (r < nrows && performance.now() > deadline) {
+            this.lastEnd = performance.now()
             setImmediate(step)
             return
           }
         }
+        this.lastEnd = performance.now()
         resolve()
       }
       // A later piece starts in its own turn of the event loop, not right after the

@@ -17,6 +17,8 @@
 const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
+// A gap longer than this between two of our slices was not ours (see the builder's step).
+const PAUSE_MS = 8
 const MAX_DEPTH = 10000
 const HEADER_WORDS = 4 // [status, kind, next, nextUnits]
 // Strings this long or longer are encoded to UTF-8 in slices before the worker sees them
@@ -73,6 +75,7 @@ class Builder {
     this.AbortError = AbortError
     this.out = undefined
     this.started = false
+    this.lastEnd = Infinity // when our last slice ended
   }
 
   /** Builds one packed (ok) result's groups; resolves when done. */
@@ -94,9 +97,20 @@ class Builder {
     const ngroups = (packed.length / 4 - HEADER_WORDS) / 2
     let g = 0
     return new Promise((resolve, reject) => {
+      let waited = false
       const step = () => {
         if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-        const deadline = performance.now() + SLICE_MS
+        const now = performance.now()
+        if (now - this.lastEnd > PAUSE_MS && !waited) {
+          // Something else held the thread since our last slice, most often a scavenge; and
+          // scavenges come in pairs while everything survives (the second one soon after, at
+          // our next allocation). Give the event loop a turn between the two.
+          waited = true
+          setImmediate(step)
+          return
+        }
+        waited = false
+        const deadline = now + SLICE_MS
         try {
           while (g < ngroups) {
             const s = slice(word(HEADER_WORDS + 2 * g), word(HEADER_WORDS + 1 + 2 * g))
@@ -109,6 +123,7 @@ class Builder {
               for (const k of Object.keys(part)) own(out, k, part[k])
             }
             if (g < ngroups && performance.now() > deadline) {
+              this.lastEnd = performance.now()
               setImmediate(step)
               return
             }
@@ -116,6 +131,7 @@ class Builder {
         } catch (e) {
           return reject(syntaxError(0, 1, 1, binary)) // unreachable: the validator agrees with V8
         }
+        this.lastEnd = performance.now()
         resolve()
       }
       // A later piece starts in its own turn of the event loop, not right after the
