@@ -231,11 +231,13 @@ describe('csv.parse', () => {
 
     it('rejects with ABORT_ERR when aborted while the rows are built', async () => {
       const ac = new AbortController()
+      const before = pool.completed
       const p = pool.run('csv.parse', Buffer.from(big), { signal: ac.signal })
-      // Abort as soon as the worker is done: the rows are being built on the event loop then.
+      // Abort as soon as the worker has parsed the first piece: the rows are being built on
+      // the event loop then (later pieces may still be parsed meanwhile).
       await new Promise((resolve) => {
         const iv = setInterval(() => {
-          if (pool.running === 0) { clearInterval(iv); ac.abort(); resolve() }
+          if (pool.completed > before) { clearInterval(iv); ac.abort(); resolve() }
         }, 0)
       })
       await rejectsWith(p, Error, 'ABORT_ERR')

@@ -21,9 +21,11 @@ const SLICE_MS = 2
 const PAUSE_MS = 8
 const MAX_DEPTH = 10000
 const HEADER_WORDS = 4 // [status, kind, next, nextUnits]
-// Strings this long or longer are encoded to UTF-8 in slices before the worker sees them
-// (shorter ones are copied by the binding in one go).
-const PIECES_FROM = 1 << 20
+// Strings this long or longer are encoded to UTF-8 (in slices) once, before the worker sees
+// them; shorter ones are copied by the binding. Below 2^18 units the UTF-8 is under the
+// kernel's 1 MiB whole-document limit, so such a string is validated in one task and never
+// copied again for a second piece.
+const PIECES_FROM = 1 << 18
 // A large document is validated in pieces: the first small so building starts early, later
 // ones larger so there are few round trips (the worker stops at the first group boundary
 // after the target, groups being ~256 KiB).
