@@ -114,6 +114,35 @@ describe('csv.parse matches papaparse on random documents', () => {
   }
 })
 
+describe('csv.parse in tiny pieces matches papaparse', () => {
+  const { tuning } = require('../lib/csv.js')
+  const saved = { ...tuning }
+  const origWarn = console.warn
+  before(() => { console.warn = () => {} })
+  after(() => { Object.assign(tuning, saved); console.warn = origWarn })
+  for (const [first, piece] of [[0, 0], [1, 7], [5, 40]]) {
+    it(`first piece ${first} bytes, then ${piece}`, async () => {
+      Object.assign(tuning, { piecesFrom: 0, firstPieceBytes: first, pieceBytes: piece })
+      const rand = rng(100 + first)
+      for (let i = 0; i < 120; i++) {
+        const combo = { header: i % 3 === 0, dynamicTyping: i % 2 === 0, skipEmptyLines: i % 5 === 0 }
+        const [delimiter, quote] = [[',', '"'], [';', "'"], ['§', '«']][i % 3]
+        const newline = ['\n', '\r\n', '\r'][Math.floor(i / 3) % 3]
+        const text = randomDoc(rand, delimiter, quote, newline)
+        const o = { ...combo, delimiter, quote, endsWithNewline: text.endsWith(newline) }
+        const expected = papa(text, o)
+        for (const data of [text, Buffer.from(text)]) {
+          const got = await pool.run('csv.parse', { data, delimiter, quote, ...combo })
+          assert.deepEqual(got, expected, `document ${i}: ${JSON.stringify(text)}`)
+        }
+      }
+      const err = await rejectsWith(pool.run('csv.parse', 'a,b\r\n"multi\nline",c\nd,"open\nmore'), Error, 'ERR_POOL_CSV_SYNTAX')
+      assert.equal(err.line, 4)
+      assert.deepEqual(await pool.run('csv.parse', Buffer.from([0x61, 0x0a, 0xff, 0x2c, 0x22, 0xc3, 0x22, 0x0a, 0x62])), [['a'], ['\ufffd', '\ufffd'], ['b']])
+    })
+  }
+})
+
 describe('csv.parse', () => {
   it('accepts a string and every binary type', async () => {
     const text = 'a,"b,c"\r\n1,"x ""y"""\n'
@@ -202,11 +231,13 @@ describe('csv.parse', () => {
 
     it('rejects with ABORT_ERR when aborted while the rows are built', async () => {
       const ac = new AbortController()
+      const before = pool.completed
       const p = pool.run('csv.parse', Buffer.from(big), { signal: ac.signal })
-      // Abort as soon as the worker is done: the rows are being built on the event loop then.
+      // Abort as soon as the worker has parsed the first piece: the rows are being built on
+      // the event loop then (later pieces may still be parsed meanwhile).
       await new Promise((resolve) => {
         const iv = setInterval(() => {
-          if (pool.running === 0) { clearInterval(iv); ac.abort(); resolve() }
+          if (pool.completed > before) { clearInterval(iv); ac.abort(); resolve() }
         }, 0)
       })
       await rejectsWith(p, Error, 'ABORT_ERR')

@@ -204,6 +204,23 @@ describe('errors', () => {
     assert.equal(r.error.code, 'ERR_POOL_JSON_SYNTAX')
     assert.equal(r.error.position, 1)
   })
+  it('errors deep in a large document (validated in pieces) report their place in the whole text', async () => {
+    const items = Array.from({ length: 100000 }, (_, k) => JSON.stringify({ k, s: `é${k}😀`, t: [k, true, null] }))
+    const head = `[\n${items.join(',\n')},\n`
+    assert.ok(head.length > 3e6, `${head.length}`)
+    for (const [tail, code, skip] of [['{"a": tru}]', 'ERR_POOL_JSON_SYNTAX', 9], ['x]', 'ERR_POOL_JSON_SYNTAX', 0],
+      ['['.repeat(10000) + ']'.repeat(10000) + ']', 'ERR_POOL_JSON_DEPTH', 9999]]) {
+      const text = head + tail
+      const position = head.length + skip
+      const line = head.split('\n').length
+      for (const input of [text, Buffer.from(text)]) {
+        const r = await settle(pool.run('json.parse', input))
+        assert.equal(r.error?.code, code)
+        const at = typeof input === 'string' ? position : Buffer.byteLength(text.slice(0, position))
+        assert.deepEqual([r.error.line, r.error.column, r.error.position], [line, skip + 1, at])
+      }
+    }
+  })
   it('nesting limit: 10,000 is fine, 10,001 rejects', async () => {
     const ok = '['.repeat(10000) + ']'.repeat(10000)
     let v = await pool.run('json.parse', ok)
@@ -231,19 +248,19 @@ describe('abort', () => {
     assert.ok(text.length > 10e6)
     const buf = Buffer.from(text)
     const ac = new AbortController()
+    const before = pool.completed
     const p = pool.run('json.parse', buf, { signal: ac.signal })
-    // Abort once the worker has run and finished, i.e. while the value is being built.
-    let seenRunning = false
+    // Abort once the worker has validated (the first piece of) the document, i.e. while the
+    // value is being built (later pieces may still be validated meanwhile).
     let settled = false
     setTimeout(function tick() {
       if (settled) return
-      if (pool.running > 0) seenRunning = true
-      if (!seenRunning || pool.running > 0) return setTimeout(tick, 1)
+      if (pool.completed === before) return setTimeout(tick, 1)
       ac.abort()
     }, 0)
     const r = await settle(p)
     settled = true
-    assert.ok(seenRunning, 'the worker part was observed running')
+    assert.ok(pool.completed > before, 'the worker part ran')
     assert.equal(r.ok, false)
     assert.equal(r.error.code, 'ABORT_ERR')
   })

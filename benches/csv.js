@@ -86,4 +86,6 @@ async function main() {
   await pool.close()
 }
 
-main().catch((e) => { console.error(e); process.exit(1) })
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1) })
+
+module.exports = { generate }

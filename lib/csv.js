@@ -1,15 +1,25 @@
 'use strict'
-// csv.parse, JS side. The worker parses the whole document into one packed table
-// ({ text: Buffer, ends, rows, rowBytes: Uint32Array, types?: Uint8Array, ascii }); this file
-// checks the options, then builds the rows on the event loop in slices of ~SLICE_MS, yielding
-// with setImmediate between slices, so a 20 MB document never holds the loop for long.
+// csv.parse, JS side. The worker parses the document into packed tables ({ text: Buffer, ends,
+// rows, rowBytes: Uint32Array, types?: Uint8Array, nums?: Float64Array, ascii, next }); this
+// file checks the options, then builds the rows on the event loop in slices of ~SLICE_MS,
+// yielding with setImmediate between slices, so a 20 MB document never holds the loop for
+// long. A large document is parsed in pieces (each task parses from byte `start` until the
+// first record ending `target` bytes later, and says where the next piece starts), so the
+// worker parses piece i + 1 while this thread builds the rows of piece i. With dynamicTyping
+// the worker also parses the numbers (nums), so no string is made for a numeric field.
 
-const { STRING_CHUNK, abortError, toUtf8, codeError, isBinary } = require('./text.js')
+const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
 
 const SLICE_MS = 2
-const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
-const MAX_FLOAT = 2 ** 53
-const MIN_FLOAT = -MAX_FLOAT
+// A gap longer than this between two of our slices was not ours (see the builder's step).
+const PAUSE_MS = 8
+// Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
+// parses the next piece while this thread builds rows. The first piece is small so building
+// starts early; later ones are larger so there are few round trips.
+// (An object so tests can make pieces tiny.)
+const tuning = { piecesFrom: 1 << 20, firstPieceBytes: 256 * 1024, pieceBytes: 1 << 20 }
+const CHUNK_BYTES = 256 * 1024
+const CHECK_ROWS = 64 // text decoded at a time (above V8's 128 KiB regular-object limit)
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
 
@@ -37,17 +47,18 @@ function prepare(input) {
   }
 }
 
-function typed(tag, s) {
+// The value of a field with type tag 2..5 (0: a string and 1: a number are handled inline):
+// s.slice(a, b) is its text.
+function typed(tag, s, a, b) {
   switch (tag) {
-    case 1: {
-      const n = parseFloat(s)
-      return n > MIN_FLOAT && n < MAX_FLOAT ? n : s
-    }
     case 2: return true
     case 3: return false
-    case 4: return ISO_DATE.test(s) ? new Date(s) : s
+    case 4: {
+      const v = s.slice(a, b)
+      return ISO_DATE.test(v) ? new Date(v) : v
+    }
     case 5: return null
-    default: return s
+    default: return s.slice(a, b)
   }
 }
 
@@ -74,84 +85,172 @@ function headerKeys(fields) {
   return keys
 }
 
-/** Builds the rows from a packed table; rejects with an AbortError if `signal` aborts meanwhile. */
-function build(packed, job, signal, AbortError) {
-  const { text, ends, rows, rowBytes, types, ascii } = packed
-  const dyn = job.dynamicTyping && types !== undefined
-  const enc = ascii ? 'latin1' : 'utf8'
-  const nrows = rows.length
-  const out = []
-  let r = 0 // next row
-  let f = 0 // next field
-  let byte = 0 // text byte offset of row r
-  let base = 0 // UTF-16 offset of row r
-  let keys = null
-  let special = null // keys[j] === '__proto__'
-  return new Promise((resolve, reject) => {
-    const step = () => {
-      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-      const deadline = performance.now() + SLICE_MS
-      while (r < nrows) {
-        // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
-        // large-object space, so minor GCs never copy them (the fields are slices of them).
-        let r1 = r + 1
-        while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
-        const end = rowBytes[r1 - 1]
-        const s = text.toString(enc, byte, end)
-        let prev = 0
-        for (; r < r1; r++) {
-          const n = rows[r]
-          if (job.header && keys === null) {
-            const fields = new Array(n)
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              fields[j] = s.slice(prev, e)
-              prev = e
-            }
-            keys = headerKeys(fields)
-            special = keys.map((k) => k === '__proto__')
-            continue
-          }
-          if (keys !== null) {
-            const row = {}
-            const nk = keys.length
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              let v = s.slice(prev, e)
-              prev = e
-              if (dyn) v = typed(types[f], v)
-              if (j < nk) {
-                if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
-                else row[keys[j]] = v
-              } else if (j === nk) {
-                row.__parsed_extra = [v]
-              } else {
-                row.__parsed_extra.push(v)
-              }
-            }
-            out.push(row)
-          } else {
-            const row = new Array(n)
-            for (let j = 0; j < n; j++, f++) {
-              const e = ends[f] - base
-              const v = s.slice(prev, e)
-              prev = e
-              row[j] = dyn ? typed(types[f], v) : v
-            }
-            out.push(row)
-          }
-        }
-        byte = end
-        base = f > 0 ? ends[f - 1] : 0
-        if (r < nrows && performance.now() > deadline) {
+// Builds rows from packed tables (a whole document's, or its pieces' in order) into one array.
+class Builder {
+  constructor(job, signal, AbortError) {
+    this.header = job.header
+    this.dynamicTyping = job.dynamicTyping
+    this.signal = signal
+    this.AbortError = AbortError
+    this.out = []
+    this.started = false
+    this.lastEnd = Infinity // when our last slice ended
+    this.keys = null
+    this.special = null // keys[j] === '__proto__'
+  }
+
+  /** Builds one packed table's rows in slices; resolves when done. */
+  add(packed) {
+    const { text, ends, rows, rowBytes, types, nums, ascii } = packed
+    const { out, signal, AbortError } = this
+    const dyn = this.dynamicTyping && types !== undefined
+    const enc = ascii ? 'latin1' : 'utf8'
+    const nrows = rows.length
+    let r = 0 // next row
+    let f = 0 // next field
+    let k = 0 // next number in nums
+    let byte = 0 // text byte offset where the next chunk starts
+    let r1 = 0 // the current chunk's rows end here
+    let s = '' // the current chunk's text
+    let base = 0 // UTF-16 offset of the current chunk in the text
+    let prev = 0 // where field f starts in s
+    return new Promise((resolve, reject) => {
+      let waited = false
+      const step = () => {
+        if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
+        const now = performance.now()
+        if (now - this.lastEnd > PAUSE_MS && !waited) {
+          // Something else held the thread since our last slice, most often a scavenge; and
+          // scavenges come in pairs while everything survives (the second one soon after, at
+          // our next allocation). Give the event loop a turn between the two.
+          waited = true
           setImmediate(step)
           return
         }
+        waited = false
+        const deadline = now + SLICE_MS
+        while (r < nrows) {
+          // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
+          // large-object space, so minor GCs never copy them (the fields are slices of them).
+          if (r === r1) {
+            r1 = r + 1
+            while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
+            base = f > 0 ? ends[f - 1] : 0
+            s = text.toString(enc, byte, rowBytes[r1 - 1])
+            byte = rowBytes[r1 - 1]
+            prev = 0
+          }
+          // Check the clock every CHECK_ROWS rows, so a slice that a GC pause overran ends soon
+          // after it (the pause's partner then comes in the next slice, not this one).
+          const stop = Math.min(r1, r + CHECK_ROWS)
+          for (; r < stop; r++) {
+            const n = rows[r]
+            if (this.header && this.keys === null) {
+              const fields = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                fields[j] = s.slice(prev, e)
+                prev = e
+                if (dyn && types[f] === 1) k++
+              }
+              this.keys = headerKeys(fields)
+              this.special = this.keys.map((key) => key === '__proto__')
+              continue
+            }
+            const keys = this.keys
+            if (keys !== null) {
+              const special = this.special
+              const row = {}
+              const nk = keys.length
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                let v
+                if (dyn) {
+                  const tag = types[f]
+                  v = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+                } else {
+                  v = s.slice(prev, e)
+                }
+                prev = e
+                if (j < nk) {
+                  if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
+                  else row[keys[j]] = v
+                } else if (j === nk) {
+                  row.__parsed_extra = [v]
+                } else {
+                  row.__parsed_extra.push(v)
+                }
+              }
+              out.push(row)
+            } else if (dyn) {
+              const row = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                const tag = types[f]
+                row[j] = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+                prev = e
+              }
+              out.push(row)
+            } else {
+              const row = new Array(n)
+              for (let j = 0; j < n; j++, f++) {
+                const e = ends[f] - base
+                row[j] = s.slice(prev, e)
+                prev = e
+              }
+              out.push(row)
+            }
+          }
+          if (r < nrows && performance.now() > deadline) {
+            this.lastEnd = performance.now()
+            setImmediate(step)
+            return
+          }
+        }
+        this.lastEnd = performance.now()
+        resolve()
       }
-      resolve(out)
+      // A later piece starts in its own turn of the event loop, not right after the
+      // previous piece's last slice.
+      if (this.started) setImmediate(step)
+      else step()
+      this.started = true
+    })
+  }
+}
+
+function byteLength(v) {
+  return typeof v === 'string' ? v.length : v.byteLength
+}
+
+/**
+ * Parses `bytes` (binary) in pieces: each piece is queued as soon as the previous one is
+ * parsed, so the worker runs ahead (it is several times faster than building) while this
+ * thread builds the rows of the pieces in order. `native` is the kernel's record input
+ * without `data`.
+ */
+async function pieces(bytes, native, builder, submit) {
+  const n = bytes.byteLength
+  const parsed = [] // promises of packed tables, in document order
+  let stop = false
+  const piece = (start, target) => {
+    const p = submit({ ...native, data: bytes, start, target })
+    parsed.push(p)
+    p.then((packed) => {
+      if (!stop && packed.next < n) piece(packed.next, tuning.pieceBytes)
+    }, () => {}) // the rejection is seen below, when its turn comes
+  }
+  piece(0, tuning.firstPieceBytes)
+  try {
+    for (let i = 0; ; i++) {
+      // Piece i is queued by the time piece i - 1 has settled (that callback ran first).
+      const packed = await parsed[i]
+      await builder.add(packed)
+      if (packed.next >= n) return builder.out
     }
-    step()
-  })
+  } finally {
+    stop = true
+  }
 }
 
 /**
@@ -169,15 +268,16 @@ function parse(input, options, submit, AbortError) {
   }
   if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) signal = undefined
   const record = job.data !== null && typeof job.data === 'object' && !isBinary(job.data)
-  const text = record ? job.data.data : job.data
-  if (typeof text !== 'string' || text.length <= STRING_CHUNK) {
-    return submit(job.data).then((packed) => build(packed, job, signal, AbortError))
+  const data = record ? job.data.data : job.data
+  const builder = new Builder(job, signal, AbortError)
+  const native = record ? { ...job.data, data: undefined } : {}
+  if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < tuning.piecesFrom) {
+    // Small (or invalid: the kernel rejects it with its coded error): one task.
+    return submit(job.data).then((packed) => builder.add(packed)).then(() => builder.out)
   }
+  if (typeof data !== 'string') return pieces(data, native, builder, submit)
   // A long string: encode it to UTF-8 in slices too (one 20 MB conversion takes ~30 ms).
-  return toUtf8(text, signal, AbortError).then((bytes) => {
-    const data = record ? { ...job.data, data: bytes } : bytes
-    return submit(data).then((packed) => build(packed, job, signal, AbortError))
-  })
+  return toUtf8(data, signal, AbortError).then((bytes) => pieces(bytes, native, builder, submit))
 }
 
-module.exports = { parse }
+module.exports = { parse, tuning }

@@ -494,7 +494,12 @@ pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
                 env.uint8_array(&t.types)?
             };
             env.set(obj, c"types", types)?;
+            if !t.nums.is_empty() {
+                let nums = env.float64_array(t.nums.len(), std::iter::once(&t.nums[..]))?;
+                env.set(obj, c"nums", nums)?;
+            }
             env.set(obj, c"ascii", env.boolean(t.ascii)?)?;
+            env.set(obj, c"next", env.number(t.next as f64)?)?;
             // Large texts are handed over without a copy; JS decodes them in slices.
             env.set(obj, c"text", env.buffer(t.text)?)?;
             Ok(obj)

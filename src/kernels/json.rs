@@ -2,11 +2,16 @@
 //! `JSON.parse` accepts, finds the first error (line, column, position) and records split points
 //! so the JS side can build a large document with `JSON.parse` on slices.
 //!
+//! A large top-level array or object can be validated in pieces (see [`Piece`]): each call
+//! starts at an element (or member) boundary and stops after the first group ending `target`
+//! bytes later, so the JS side builds one piece's groups while a worker validates the next.
+//!
 //! The result is packed into little-endian `u32`s:
-//! - ok: `[0, kind, a0, b0, a1, b1, …]` where `kind` is 0 (parse the whole text at once),
-//!   1 (top-level array: each `[a, b)` holds whole consecutive elements) or 2 (top-level object:
-//!   each range holds whole consecutive members);
-//! - error: `[1 | 2, position, line, column]` (1 syntax, 2 nesting too deep).
+//! - ok: `[0, kind, next, nextUnits, a0, b0, a1, b1, …]` where `kind` is 0 (parse the whole
+//!   text at once), 1 (top-level array: each `[a, b)` holds whole consecutive elements) or
+//!   2 (top-level object: each range holds whole consecutive members), and `next` (bytes) and
+//!   `nextUnits` (offsets' unit) say where the next piece starts (`next` 0: the text is done);
+//! - error: `[1 | 2, position, line, column]` (1 syntax, 2 nesting too deep), in the whole text.
 //!
 //! Offsets are UTF-16 units for string input and bytes for binary input.
 
@@ -36,6 +41,28 @@ pub enum Stop {
 pub struct Split {
     pub kind: u32,
     pub groups: Vec<(usize, usize)>,
+    /// Where the next piece starts (just after a top-level comma), if the text is not done.
+    pub next: Option<usize>,
+}
+
+/// Where a piece of a large top-level array or object starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// Byte offset: 0, or a `next` of the previous piece.
+    pub start: usize,
+    /// The previous piece's `kind` (1 array, 2 object); ignored when `start` is 0.
+    pub kind: u32,
+    /// Stop after the first group ending this many bytes or more after `start`.
+    pub target: usize,
+}
+
+impl Piece {
+    /// The whole text in one call.
+    pub const WHOLE: Piece = Piece {
+        start: 0,
+        kind: 0,
+        target: usize::MAX,
+    };
 }
 
 fn is_ws(b: u8) -> bool {
@@ -154,17 +181,40 @@ impl Cursor<'_> {
 /// Validates `s` as JSON exactly as `JSON.parse` would (after UTF-8 decoding with U+FFFD
 /// replacement) and finds split points. Iterative: nesting costs heap, never stack.
 pub fn validate(s: &[u8], token: &CancelToken<'_>) -> Result<Split, Stop> {
+    validate_piece(s, Piece::WHOLE, token)
+}
+
+/// [`validate`] from `piece.start`: the whole text when that is 0, else (a `next` of the
+/// previous piece, just after a top-level comma) the rest of the top-level array or object.
+/// Stops after the first group ending `piece.target` or more bytes after the start.
+pub fn validate_piece(s: &[u8], piece: Piece, token: &CancelToken<'_>) -> Result<Split, Stop> {
     let mut c = Cursor {
         s,
         i: 0,
         next_poll: 0,
     };
     let mut stack: Vec<u8> = Vec::new();
-    let split = s.len() >= WHOLE_LIMIT;
+    let split = s.len() >= WHOLE_LIMIT || piece.start > 0;
     let mut groups = Vec::new();
     let mut group_start: Option<usize> = None;
-    c.ws();
-    let top = c.peek();
+    let stop_at = piece.start.saturating_add(piece.target);
+    let top;
+    if piece.start == 0 {
+        c.ws();
+        top = c.peek();
+    } else {
+        // Inside the top-level container, after a comma: a value (or member) must come.
+        let open = if piece.kind == 2 { b'{' } else { b'[' };
+        top = Some(open);
+        stack.push(open);
+        c.i = piece.start.min(s.len());
+        c.next_poll = c.i;
+        c.ws();
+        group_start = Some(c.i);
+        if open == b'{' {
+            member_key(&mut c)?;
+        }
+    }
     // `expect_value`: a value must come next; otherwise a value just ended.
     let mut expect_value = true;
     loop {
@@ -226,6 +276,14 @@ pub fn validate(s: &[u8], token: &CancelToken<'_>) -> Result<Split, Stop> {
                         if split && end - a >= GROUP_BYTES {
                             groups.push((a, end));
                             group_start = None;
+                            if end >= stop_at {
+                                let kind = if open == b'{' { 2 } else { 1 };
+                                return Ok(Split {
+                                    kind,
+                                    groups,
+                                    next: Some(c.i),
+                                });
+                            }
                         }
                     }
                     c.ws();
@@ -260,7 +318,11 @@ pub fn validate(s: &[u8], token: &CancelToken<'_>) -> Result<Split, Stop> {
     if kind == 0 {
         groups.clear();
     }
-    Ok(Split { kind, groups })
+    Ok(Split {
+        kind,
+        groups,
+        next: None,
+    })
 }
 
 /// A member's key and colon; the cursor is at the key.
@@ -290,12 +352,18 @@ impl Utf16<'_> {
             self.byte = 0;
             self.unit = 0;
         }
-        for &b in &self.s[self.byte..to] {
-            if b & 0xc0 != 0x80 {
-                self.unit += 1;
+        for chunk in self.s[self.byte..to].chunks(64) {
+            if chunk.is_ascii() {
+                self.unit += chunk.len();
+                continue;
             }
-            if b >= 0xf0 {
-                self.unit += 1;
+            for &b in chunk {
+                if b & 0xc0 != 0x80 {
+                    self.unit += 1;
+                }
+                if b >= 0xf0 {
+                    self.unit += 1;
+                }
             }
         }
         self.byte = to;
@@ -303,13 +371,24 @@ impl Utf16<'_> {
     }
 }
 
-/// Runs the kernel and packs the result (see the module docs). `utf16`: report offsets in
-/// UTF-16 units (string input) rather than bytes.
+/// Runs the kernel on the whole text and packs the result (see the module docs). `utf16`:
+/// report offsets in UTF-16 units (string input) rather than bytes.
 pub fn parse(s: &[u8], utf16: bool, token: &CancelToken<'_>) -> Result<Vec<u8>, Stop> {
+    parse_piece(s, utf16, Piece::WHOLE, 0, token)
+}
+
+/// [`parse`] of one piece; `start_units` is `piece.start` in UTF-16 units (when `utf16`).
+pub fn parse_piece(
+    s: &[u8],
+    utf16: bool,
+    piece: Piece,
+    start_units: usize,
+    token: &CancelToken<'_>,
+) -> Result<Vec<u8>, Stop> {
     let mut conv = Utf16 {
         s,
-        byte: 0,
-        unit: 0,
+        byte: piece.start.min(s.len()),
+        unit: if piece.start == 0 { 0 } else { start_units },
     };
     let mut off = |b: usize| -> u32 {
         if utf16 {
@@ -318,12 +397,16 @@ pub fn parse(s: &[u8], utf16: bool, token: &CancelToken<'_>) -> Result<Vec<u8>, 
             b as u32
         }
     };
-    let words: Vec<u32> = match validate(s, token) {
+    let words: Vec<u32> = match validate_piece(s, piece, token) {
         Ok(split) => {
-            let mut w = vec![0, split.kind];
+            let mut w = vec![0, split.kind, 0, 0];
             for (a, b) in split.groups {
                 w.push(off(a));
                 w.push(off(b));
+            }
+            if let Some(next) = split.next {
+                w[2] = next as u32;
+                w[3] = off(next);
             }
             w
         }
@@ -425,6 +508,94 @@ mod tests {
         }
         let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(ok(&fine));
+    }
+
+    /// Validates `doc` in pieces of `target` bytes; returns the groups and the kind.
+    fn in_pieces(doc: &str, target: usize) -> (u32, Vec<(usize, usize)>) {
+        let t = CancelToken::never();
+        let mut piece = Piece {
+            target,
+            ..Piece::WHOLE
+        };
+        let mut groups = Vec::new();
+        loop {
+            let split = validate_piece(doc.as_bytes(), piece, &t).unwrap();
+            groups.extend(split.groups);
+            match split.next {
+                Some(next) => {
+                    assert!(next > piece.start);
+                    piece.start = next;
+                    piece.kind = split.kind;
+                }
+                None => return (split.kind, groups),
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_find_the_same_groups_and_errors() {
+        let item = "{\"k\":\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvé😀\"}";
+        let n = 3 * WHOLE_LIMIT / item.len();
+        let arr = format!(" [ {} ] ", vec![item; n].join(" ,\n "));
+        let obj = format!(
+            "{{{}}}",
+            (0..n)
+                .map(|i| format!("\"k{i}\" : {item}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for doc in [&arr, &obj] {
+            let whole = validate(doc.as_bytes(), &CancelToken::never()).unwrap();
+            assert!(whole.groups.len() > 4);
+            for target in [0, 1, GROUP_BYTES, 3 * GROUP_BYTES] {
+                assert_eq!(in_pieces(doc, target), (whole.kind, whole.groups.clone()));
+            }
+            // Offsets in UTF-16 units carry over from piece to piece.
+            let t = CancelToken::never();
+            let words = |p: Vec<u8>| -> Vec<u32> {
+                p.chunks(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            };
+            let all = words(parse(doc.as_bytes(), true, &t).unwrap());
+            let (mut piece, mut units, mut got) = (
+                Piece {
+                    target: GROUP_BYTES,
+                    ..Piece::WHOLE
+                },
+                0,
+                vec![],
+            );
+            loop {
+                let w = words(parse_piece(doc.as_bytes(), true, piece, units, &t).unwrap());
+                got.extend_from_slice(&w[4..]);
+                if w[2] == 0 {
+                    break;
+                }
+                (piece.start, piece.kind, units) = (w[2] as usize, w[1], w[3] as usize);
+            }
+            assert_eq!(got, all[4..]);
+        }
+        // An error in a later piece is reported where it is in the whole text.
+        let bad = format!("{}, 1,]", &arr[..arr.len() - 3]);
+        let at = bad.len() - 1;
+        let mut piece = Piece {
+            target: GROUP_BYTES,
+            ..Piece::WHOLE
+        };
+        loop {
+            match validate_piece(bad.as_bytes(), piece, &CancelToken::never()) {
+                Ok(split) => {
+                    piece.start = split.next.unwrap();
+                    piece.kind = split.kind;
+                }
+                Err(e) => {
+                    assert!(piece.start > 0);
+                    assert_eq!(e, Stop::Error { at, depth: false });
+                    break;
+                }
+            }
+        }
     }
 
     #[test]

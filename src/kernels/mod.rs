@@ -71,8 +71,19 @@ pub enum InputKind {
     Object(&'static [&'static str]),
 }
 
-/// The most params an [`InputKind::Record`] kernel reads.
-pub const MAX_PARAMS: usize = 4;
+/// The most params an [`InputKind::Record`] kernel reads. `csv.parse` and `json.parse` take
+/// their public options plus the internal piece params (`start`, `target`, ...) the JS side
+/// sends when it splits a large document into pieces.
+pub const MAX_PARAMS: usize = 8;
+
+/// `given` padded with `Missing` to the [`MAX_PARAMS`] slots of an [`Input::Record`].
+pub fn record_params<'a>(given: &[Param<'a>]) -> [Param<'a>; MAX_PARAMS] {
+    let mut ps = [Param::Missing; MAX_PARAMS];
+    for (slot, p) in ps.iter_mut().zip(given) {
+        *slot = *p;
+    }
+    ps
+}
 
 /// The most properties an [`InputKind::Object`] kernel reads.
 pub const MAX_FIELDS: usize = 7;
@@ -189,7 +200,7 @@ impl Kernel {
                 InputKind::Object(&["password", "salt", "iterations", "keylen", "digest"])
             }
             Kernel::CsvParse => InputKind::Record(csv::PARAMS),
-            Kernel::JsonParse => InputKind::Record(&["utf16"]),
+            Kernel::JsonParse => InputKind::Record(JSON_PARAMS),
             Kernel::Panic => InputKind::Ignored,
         }
     }
@@ -284,7 +295,8 @@ pub enum Output {
     Bytes(Vec<u8>),
     /// Becomes a non-negative `bigint`.
     BigUint(u128),
-    /// A parsed CSV document; becomes `{ text, ends, rows, rowBytes, types, ascii }`.
+    /// A parsed CSV document (or piece); becomes
+    /// `{ text, ends, rows, rowBytes, types, nums?, ascii, next }`.
     Csv(Box<csv::Table>),
 }
 
@@ -419,7 +431,10 @@ pub fn prepare(kernel: Kernel, input: &Input<'_>) -> Result<(), KernelError> {
         Kernel::Scrypt => password::scrypt_params(input).map(drop),
         Kernel::Pbkdf2 => password::pbkdf2_params(input).map(drop),
         Kernel::CsvParse => csv::options(input).map(drop),
-        Kernel::JsonParse => json_input(input).map(drop),
+        Kernel::JsonParse => {
+            json_input(input)?;
+            json_piece(input).map(drop)
+        }
         Kernel::Panic => Ok(()),
     }
 }
@@ -517,7 +532,8 @@ pub fn run(
         }
         Kernel::JsonParse => {
             let (bytes, utf16) = json_input(input)?;
-            match json::parse(bytes, utf16, token) {
+            let (piece, start_units) = json_piece(input)?;
+            match json::parse_piece(bytes, utf16, piece, start_units, token) {
                 Ok(packed) => Ok(Output::Bytes(packed)),
                 Err(_) => Err(KernelError::cancelled()),
             }
@@ -538,6 +554,30 @@ fn json_input<'a>(input: &Input<'a>) -> Result<(&'a [u8], bool), KernelError> {
             "The \"input\" argument of json.parse must be a string or binary",
         )),
     }
+}
+
+/// The params `json.parse` reads from `{ data, ... }`, all set by lib/json.js only: `utf16`
+/// (1: the data is a string's UTF-8, report UTF-16 offsets), and for a large document
+/// validated in pieces `start`, `startUnits`, `kind` and `target` (see [`json::Piece`]).
+const JSON_PARAMS: &[&str] = &["utf16", "start", "startUnits", "kind", "target"];
+
+/// The piece of a `json.parse` input to validate (the whole text unless lib/json.js asks for
+/// a piece) and its start in UTF-16 units.
+fn json_piece(input: &Input<'_>) -> Result<(json::Piece, usize), KernelError> {
+    let num = |i: usize, default: usize| match input.param(i) {
+        Param::Missing => Ok(default),
+        Param::Number(n) if n >= 0.0 && n.fract() == 0.0 => Ok(n.min(usize::MAX as f64) as usize),
+        _ => Err(KernelError::invalid_value(format!(
+            "The \"{}\" param of json.parse must be a non-negative integer",
+            JSON_PARAMS[i]
+        ))),
+    };
+    let piece = json::Piece {
+        start: num(1, 0)?,
+        kind: num(3, 0)?.min(2) as u32,
+        target: num(4, usize::MAX)?,
+    };
+    Ok((piece, num(2, 0)?))
 }
 
 fn echo_type_error() -> KernelError {
@@ -596,7 +636,7 @@ mod tests {
         let t = CancelToken::never();
         let rec = |seed| Input::Record {
             data: b"abc",
-            params: [seed, Param::Missing, Param::Missing, Param::Missing],
+            params: record_params(&[seed]),
         };
         assert_eq!(
             run(Kernel::Sha256, &rec(Param::Missing), &t),
