@@ -14,25 +14,10 @@ if (typeof global.gc !== 'function') {
 const ROWS = Number(process.argv[2] ?? 100_000)
 const COLS = 10
 
-function generate(rows) {
-  let seed = 42
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta']
-  const lines = []
-  for (let r = 0; r < rows; r++) {
-    const f = []
-    for (let c = 0; c < COLS; c++) {
-      const k = rnd()
-      if (k < 0.3) f.push(String(Math.floor(rnd() * 1e6)))
-      else if (k < 0.45) f.push((rnd() * 100000).toFixed(4))
-      else if (k < 0.55) f.push(`"${words[c % 8]}, ""quoted"" text ${Math.floor(rnd() * 100000)}"`)
-      else if (k < 0.6) f.push(`"line one, of ${c}\nline two ${r}"`)
-      else f.push(`${words[Math.floor(rnd() * 8)]} ${words[Math.floor(rnd() * 8)]} ${words[Math.floor(rnd() * 8)]} ${words[Math.floor(rnd() * 8)]} ${Math.floor(rnd() * 1e4)}`)
-    }
-    lines.push(f.join(','))
-  }
-  return lines.join('\n') + '\n'
-}
+const { csvText } = require('./suite/data.js')
+
+// The same document as the bench suite's CSV workload (rows × 10 columns, quoted fields).
+const generate = (rows) => csvText(rows, COLS)
 
 async function measure(fn) {
   global.gc()

@@ -12,24 +12,10 @@ if (typeof global.gc !== 'function') {
 
 const RECORDS = Number(process.argv[2] ?? 100_000)
 
-function generate(n) {
-  let seed = 42
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'théta 😀']
-  const out = []
-  for (let i = 0; i < n; i++) {
-    out.push({
-      id: i,
-      name: `${words[Math.floor(rnd() * 8)]} ${words[Math.floor(rnd() * 8)]} ${Math.floor(rnd() * 1e6)}`,
-      score: rnd() * 1000,
-      active: rnd() < 0.5,
-      tags: [words[i % 8], words[(i + 3) % 8], 'x'.repeat(Math.floor(rnd() * 10))],
-      address: { street: `${Math.floor(rnd() * 9999)} ${words[i % 8]} street`, city: words[(i * 7) % 8], zip: String(Math.floor(rnd() * 1e5)).padStart(5, '0') },
-      history: Array.from({ length: 1 }, (_, k) => ({ at: 1700000000 + k * 86400, value: Math.floor(rnd() * 1e4), note: k === 1 ? null : 'ok' })),
-    })
-  }
-  return JSON.stringify(out)
-}
+const { jsonText } = require('./suite/data.js')
+
+// The same document as the bench suite's JSON workload.
+const generate = (n) => jsonText(n)
 
 async function measure(fn) {
   global.gc()
