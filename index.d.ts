@@ -214,6 +214,8 @@ export interface PoolOptions {
   retries?: number
   /** ms > 0: emit 'metrics' with `pool.stats()` this often (the timer never keeps the process alive). */
   monitorInterval?: number
+  /** Integer 0–19 (default 0): added to each pool thread's nice value (Linux only), so the event loop thread wins under CPU contention. */
+  niceIncrement?: number
   /** Integer ≥ 0 or Infinity (default 1 GiB): larger inputs reject with ERR_POOL_INPUT_TOO_LARGE before any work. */
   maxInputBytes?: number
 }

@@ -243,6 +243,7 @@ class WorkerPool extends EventEmitter {
     const {
       threads, minThreads, maxThreads, idleTimeout = Infinity, maxQueue = Infinity,
       timeout = Infinity, retries = 0, monitorInterval, maxInputBytes = DEFAULT_MAX_INPUT,
+      niceIncrement = 0,
     } = options ?? {}
     const [min, max] = threadBounds(threads, minThreads, maxThreads, DEFAULT_THREADS, DEFAULT_THREADS)
     const err = checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER, true) ??
@@ -250,6 +251,7 @@ class WorkerPool extends EventEmitter {
       checkTimeout('idleTimeout', idleTimeout) ??
       checkInteger('retries', retries, 0, MAX_RETRIES, false) ??
       checkInteger('maxInputBytes', maxInputBytes, 0, Number.MAX_SAFE_INTEGER, true) ??
+      checkInteger('niceIncrement', niceIncrement, 0, 19, false) ??
       (monitorInterval === undefined ? undefined : checkInterval(monitorInterval))
     if (err) throw err
     this.#maxQueue = maxQueue
@@ -261,7 +263,7 @@ class WorkerPool extends EventEmitter {
     const resource = asyncResource()
     this.#handle = native.createPool(min, max, maxQueue, timeout === Infinity ? -1 : timeout,
       idleTimeout === Infinity ? -1 : idleTimeout, retries,
-      maxInputBytes === Infinity ? -1 : maxInputBytes, this.#notify, resource)
+      maxInputBytes === Infinity ? -1 : maxInputBytes, niceIncrement, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
     this.#syncWatch()
     this.on('newListener', (event) => {

@@ -165,3 +165,36 @@ describe('per-thread metrics', () => {
     assert.equal(pool.stats().perThread[0].tasks, 1)
   }))
 })
+
+describe('niceIncrement', () => {
+  // Nice values of this process's pool threads, from /proc (Linux: nice is per thread).
+  function poolThreadNices() {
+    const fs = require('node:fs')
+    return fs.readdirSync('/proc/self/task').flatMap((tid) => {
+      const comm = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      if (!comm.startsWith('pool-worker')) return []
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])] // field 19: nice
+    })
+  }
+  const linux = process.platform === 'linux'
+
+  it('lowers the priority of every pool thread, including ones started later, and not the process', { skip: !linux && 'per-thread nice is Linux-only' }, async () => {
+    const base = require('node:os').getPriority()
+    const pool = new WorkerPool({ minThreads: 1, maxThreads: 2, niceIncrement: 7 })
+    try {
+      await Promise.all([pool.run('fib', BLOCKER), pool.run('fib', BLOCKER)])
+      assert.equal(pool.threads, 2)
+      assert.deepEqual(poolThreadNices(), [Math.min(19, base + 7), Math.min(19, base + 7)])
+      assert.equal(require('node:os').getPriority(), base, 'the event loop thread keeps its priority')
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('is validated: an integer 0–19', () => {
+    assert.throws(() => new WorkerPool({ niceIncrement: 20 }), code(RangeError, 'ERR_OUT_OF_RANGE'))
+    assert.throws(() => new WorkerPool({ niceIncrement: -1 }), code(RangeError, 'ERR_OUT_OF_RANGE'))
+    assert.throws(() => new WorkerPool({ niceIncrement: '1' }), code(TypeError, 'ERR_INVALID_ARG_TYPE'))
+  })
+})

@@ -107,8 +107,8 @@ unsafe extern "C" fn create_pool(raw_env: sys::napi_env, info: sys::napi_callbac
     // SAFETY: called by Node with a live env on the JS thread.
     let env = unsafe { js::Env::from_raw(raw_env) };
     guarded(env, || {
-        let Ok([min, max, queue, timeout, idle, retries, max_input, notify, resource]) =
-            env.args::<9>(info)
+        let Ok([min, max, queue, timeout, idle, retries, max_input, nice, notify, resource]) =
+            env.args::<10>(info)
         else {
             return ptr::null_mut();
         };
@@ -120,6 +120,7 @@ unsafe extern "C" fn create_pool(raw_env: sys::napi_env, info: sys::napi_callbac
             idle_timeout_ms: num(env, idle, -1.0),
             retries: num(env, retries, 0.0),
             max_input: num(env, max_input, f64::INFINITY),
+            nice: num(env, nice, 0.0),
             notify,
             resource,
         };

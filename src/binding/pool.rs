@@ -775,10 +775,37 @@ pub(super) struct Options {
     pub max_input: f64,
     /// `(kind, arg) => …`, or not a function for none.
     pub notify: Value,
+    /// Added to each pool thread's nice value (0 for none; Linux only).
+    pub nice: f64,
     /// The threadsafe function's async resource: an object whose `hasRef()` says whether the
     /// pool keeps the process alive (async_hooks users such as `jest --detectOpenHandles` ask
     /// it), or not an object for Node's default.
     pub resource: Value,
+}
+
+/// A thread-start hook that raises the thread's nice value by `inc` (1..=19; index.js checks),
+/// so that under CPU contention the event loop thread wins over pool threads. Linux only: there
+/// `setpriority(PRIO_PROCESS, 0, …)` applies to the calling thread, elsewhere to the process.
+#[cfg(target_os = "linux")]
+fn nice_hook(inc: f64) -> Option<executor::ThreadStart> {
+    if inc.is_nan() || inc < 1.0 {
+        return None;
+    }
+    let inc = inc.min(19.0) as i32;
+    Some(Arc::new(move || {
+        // SAFETY: plain syscalls on the calling thread with no pointers involved. getpriority
+        // can return -1 legitimately; a failure there or in setpriority leaves the nice value
+        // as it was, which is harmless (it is only a scheduling hint).
+        unsafe {
+            let cur = libc::getpriority(libc::PRIO_PROCESS, 0);
+            libc::setpriority(libc::PRIO_PROCESS, 0, (cur + inc).min(19));
+        }
+    }))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn nice_hook(_inc: f64) -> Option<executor::ThreadStart> {
+    None
 }
 
 /// The most threads a pool may have (index.js validates against the same bound).
@@ -812,6 +839,7 @@ pub(super) fn create(env: Env, o: Options) -> JsResult<Value> {
             None
         },
         max_queue: count(o.max_queue),
+        on_thread_start: nice_hook(o.nice),
         ..Config::default()
     };
     let notify = if env.type_of(o.notify)? == sys::ValueType::napi_function {

@@ -92,8 +92,11 @@ impl<J> Task<J> {
     }
 }
 
+/// Runs first on every new worker thread (e.g. to lower its scheduling priority).
+pub type ThreadStart = Arc<dyn Fn() + Send + Sync>;
+
 /// Pool configuration; validated by the caller (`min_threads <= max_threads`, `max_threads >= 1`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Threads kept alive; started with the pool.
     pub min_threads: usize,
@@ -106,6 +109,22 @@ pub struct Config {
     pub max_queue: usize,
     pub thread_name: String,
     pub stack_size: Option<usize>,
+    /// Called on each worker thread before it takes work.
+    pub on_thread_start: Option<ThreadStart>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("min_threads", &self.min_threads)
+            .field("max_threads", &self.max_threads)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_queue", &self.max_queue)
+            .field("thread_name", &self.thread_name)
+            .field("stack_size", &self.stack_size)
+            .field("on_thread_start", &self.on_thread_start.is_some())
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -117,6 +136,7 @@ impl Default for Config {
             max_queue: usize::MAX,
             thread_name: "pool-worker".into(),
             stack_size: None,
+            on_thread_start: None,
         }
     }
 }

@@ -232,6 +232,9 @@ fn spin_for_work<J: Job>(shared: &Shared<J>) {
 }
 
 fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMetrics) {
+    if let Some(start) = &shared.config.on_thread_start {
+        start();
+    }
     let retired = loop {
         let mut task = match next_task(shared) {
             Next::Run(t, grow) => {
