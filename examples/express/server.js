@@ -8,7 +8,7 @@
 //
 // Environment: MODE (or POOL_MODE; default pool), PORT (default 3000; 0 = any free port),
 // HOST (default 127.0.0.1), THREADS (pool threads = piscina threads; default: available
-// parallelism). Once listening it prints one JSON line, {"listening":port,"mode":…,"threads":…}.
+// parallelism), NICE (niceIncrement of pool and piscina threads; default 10, 0 to disable). Once listening it prints one JSON line, {"listening":port,"mode":…,"threads":…}.
 // The three modes answer every request identically (same JSON, same status codes); only where
 // the work runs differs.
 
@@ -20,6 +20,9 @@ const MODE = process.env.POOL_MODE || process.env.MODE || 'pool'
 const THREADS = process.env.THREADS ? Number(process.env.THREADS) : os.availableParallelism()
 const PORT = process.env.PORT === undefined ? 3000 : Number(process.env.PORT)
 const HOST = process.env.HOST || '127.0.0.1'
+// Pool threads run at this much lower OS priority (Linux), so the event loop keeps answering
+// light requests at once while every core is busy with heavy ones.
+const NICE = process.env.NICE === undefined ? 10 : Number(process.env.NICE)
 // A bcrypt cost is exponential: one cost-31 request would hold a thread for days. A real server
 // caps what clients may ask for, both for new hashes and for hashes it is asked to verify.
 const MAX_COST = 14
@@ -40,7 +43,7 @@ if (!Number.isInteger(THREADS) || THREADS < 1) {
 // Each backend offers the same four async operations; handlers never look at the mode.
 function poolBackend() {
   const { WorkerPool } = require('../../')
-  const pool = new WorkerPool({ threads: THREADS, maxQueue: MAX_QUEUE })
+  const pool = new WorkerPool({ threads: THREADS, maxQueue: MAX_QUEUE, niceIncrement: NICE })
   return {
     sha256: async (buf, signal) => (await pool.run('sha256', buf, { signal })).toString('hex'),
     hashPassword: (input, signal) => pool.run('bcrypt.hash', input, { signal }),
@@ -75,6 +78,7 @@ function piscinaBackend() {
     minThreads: THREADS,
     maxThreads: THREADS,
     maxQueue: MAX_QUEUE,
+    niceIncrement: NICE, // the same priority as the pool's threads
   })
   // Transfer the body instead of copying it when it owns its whole ArrayBuffer (small bodies
   // may share Node's buffer pool, which must not be detached).
