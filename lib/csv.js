@@ -8,18 +8,15 @@
 // worker parses piece i + 1 while this thread builds the rows of piece i. With dynamicTyping
 // the worker also parses the numbers (nums), so no string is made for a numeric field.
 
-const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
+const { inSlices, toUtf8, codeError, isBinary } = require('./text.js')
 
-const SLICE_MS = 2
-// A gap longer than this between two of our slices was not ours (see the builder's step).
-const PAUSE_MS = 8
 // Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
 // parses the next piece while this thread builds rows. The first piece is small so building
 // starts early; later ones are larger so there are few round trips.
 // (An object so tests can make pieces tiny.)
 const tuning = { piecesFrom: 1 << 20, firstPieceBytes: 256 * 1024, pieceBytes: 1 << 20 }
-const CHUNK_BYTES = 256 * 1024
-const CHECK_ROWS = 64 // text decoded at a time (above V8's 128 KiB regular-object limit)
+const CHUNK_BYTES = 256 * 1024 // text decoded at a time (above V8's 128 KiB regular-object limit)
+const CHECK_ROWS = 64 // rows between clock checks
 // papaparse 5's ISO_DATE, verbatim.
 const ISO_DATE = /^((\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d+([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z))|(\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d([+-][0-2]\d:[0-5]\d|Z)))$/
 
@@ -114,107 +111,82 @@ class Builder {
     let s = '' // the current chunk's text
     let base = 0 // UTF-16 offset of the current chunk in the text
     let prev = 0 // where field f starts in s
-    return new Promise((resolve, reject) => {
-      let waited = false
-      const step = () => {
-        if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-        const now = performance.now()
-        if (now - this.lastEnd > PAUSE_MS && !waited) {
-          // Something else held the thread since our last slice, most often a scavenge; and
-          // scavenges come in pairs while everything survives (the second one soon after, at
-          // our next allocation). Give the event loop a turn between the two.
-          waited = true
-          setImmediate(step)
-          return
+    return inSlices(this, signal, AbortError, (deadline) => {
+      while (r < nrows) {
+        // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
+        // large-object space, so minor GCs never copy them (the fields are slices of them).
+        if (r === r1) {
+          r1 = r + 1
+          while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
+          base = f > 0 ? ends[f - 1] : 0
+          s = text.toString(enc, byte, rowBytes[r1 - 1])
+          byte = rowBytes[r1 - 1]
+          prev = 0
         }
-        waited = false
-        const deadline = now + SLICE_MS
-        while (r < nrows) {
-          // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
-          // large-object space, so minor GCs never copy them (the fields are slices of them).
-          if (r === r1) {
-            r1 = r + 1
-            while (r1 < nrows && rowBytes[r1 - 1] - byte < CHUNK_BYTES) r1++
-            base = f > 0 ? ends[f - 1] : 0
-            s = text.toString(enc, byte, rowBytes[r1 - 1])
-            byte = rowBytes[r1 - 1]
-            prev = 0
-          }
-          // Check the clock every CHECK_ROWS rows, so a slice that a GC pause overran ends soon
-          // after it (the pause's partner then comes in the next slice, not this one).
-          const stop = Math.min(r1, r + CHECK_ROWS)
-          for (; r < stop; r++) {
-            const n = rows[r]
-            if (this.header && this.keys === null) {
-              const fields = new Array(n)
-              for (let j = 0; j < n; j++, f++) {
-                const e = ends[f] - base
-                fields[j] = s.slice(prev, e)
-                prev = e
-                if (dyn && types[f] === 1) k++
-              }
-              this.keys = headerKeys(fields)
-              this.special = this.keys.map((key) => key === '__proto__')
-              continue
+        // Check the clock every CHECK_ROWS rows, so a slice that a GC pause overran ends soon
+        // after it (the pause's partner then comes in the next slice, not this one).
+        const stop = Math.min(r1, r + CHECK_ROWS)
+        for (; r < stop; r++) {
+          const n = rows[r]
+          if (this.header && this.keys === null) {
+            const fields = new Array(n)
+            for (let j = 0; j < n; j++, f++) {
+              const e = ends[f] - base
+              fields[j] = s.slice(prev, e)
+              prev = e
+              if (dyn && types[f] === 1) k++
             }
-            const keys = this.keys
-            if (keys !== null) {
-              const special = this.special
-              const row = {}
-              const nk = keys.length
-              for (let j = 0; j < n; j++, f++) {
-                const e = ends[f] - base
-                let v
-                if (dyn) {
-                  const tag = types[f]
-                  v = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
-                } else {
-                  v = s.slice(prev, e)
-                }
-                prev = e
-                if (j < nk) {
-                  if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
-                  else row[keys[j]] = v
-                } else if (j === nk) {
-                  row.__parsed_extra = [v]
-                } else {
-                  row.__parsed_extra.push(v)
-                }
-              }
-              out.push(row)
-            } else if (dyn) {
-              const row = new Array(n)
-              for (let j = 0; j < n; j++, f++) {
-                const e = ends[f] - base
+            this.keys = headerKeys(fields)
+            this.special = this.keys.map((key) => key === '__proto__')
+            continue
+          }
+          const keys = this.keys
+          if (keys !== null) {
+            const special = this.special
+            const row = {}
+            const nk = keys.length
+            for (let j = 0; j < n; j++, f++) {
+              const e = ends[f] - base
+              let v
+              if (dyn) {
                 const tag = types[f]
-                row[j] = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
-                prev = e
+                v = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+              } else {
+                v = s.slice(prev, e)
               }
-              out.push(row)
-            } else {
-              const row = new Array(n)
-              for (let j = 0; j < n; j++, f++) {
-                const e = ends[f] - base
-                row[j] = s.slice(prev, e)
-                prev = e
+              prev = e
+              if (j < nk) {
+                if (special[j]) Object.defineProperty(row, '__proto__', { value: v, writable: true, enumerable: true, configurable: true })
+                else row[keys[j]] = v
+              } else if (j === nk) {
+                row.__parsed_extra = [v]
+              } else {
+                row.__parsed_extra.push(v)
               }
-              out.push(row)
             }
-          }
-          if (r < nrows && performance.now() > deadline) {
-            this.lastEnd = performance.now()
-            setImmediate(step)
-            return
+            out.push(row)
+          } else if (dyn) {
+            const row = new Array(n)
+            for (let j = 0; j < n; j++, f++) {
+              const e = ends[f] - base
+              const tag = types[f]
+              row[j] = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+              prev = e
+            }
+            out.push(row)
+          } else {
+            const row = new Array(n)
+            for (let j = 0; j < n; j++, f++) {
+              const e = ends[f] - base
+              row[j] = s.slice(prev, e)
+              prev = e
+            }
+            out.push(row)
           }
         }
-        this.lastEnd = performance.now()
-        resolve()
+        if (r < nrows && performance.now() > deadline) return false
       }
-      // A later piece starts in its own turn of the event loop, not right after the
-      // previous piece's last slice.
-      if (this.started) setImmediate(step)
-      else step()
-      this.started = true
+      return true
     })
   }
 }

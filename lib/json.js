@@ -14,11 +14,8 @@
 // column]` (1 syntax, 2 too deep), in the whole text. Offsets are UTF-16 units for string
 // input and bytes for binary input.
 
-const { abortError, toUtf8, codeError, isBinary } = require('./text.js')
+const { inSlices, toUtf8, codeError, isBinary } = require('./text.js')
 
-const SLICE_MS = 2
-// A gap longer than this between two of our slices was not ours (see the builder's step).
-const PAUSE_MS = 8
 const MAX_DEPTH = 10000
 const HEADER_WORDS = 4 // [status, kind, next, nextUnits]
 // Strings this long or longer are encoded to UTF-8 (in slices) once, before the worker sees
@@ -98,49 +95,24 @@ class Builder {
     const slice = binary ? (a, b) => text.toString('utf8', a, b) : (a, b) => text.slice(a, b)
     const ngroups = (packed.length / 4 - HEADER_WORDS) / 2
     let g = 0
-    return new Promise((resolve, reject) => {
-      let waited = false
-      const step = () => {
-        if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
-        const now = performance.now()
-        if (now - this.lastEnd > PAUSE_MS && !waited) {
-          // Something else held the thread since our last slice, most often a scavenge; and
-          // scavenges come in pairs while everything survives (the second one soon after, at
-          // our next allocation). Give the event loop a turn between the two.
-          waited = true
-          setImmediate(step)
-          return
-        }
-        waited = false
-        const deadline = now + SLICE_MS
-        try {
-          while (g < ngroups) {
-            const s = slice(word(HEADER_WORDS + 2 * g), word(HEADER_WORDS + 1 + 2 * g))
-            g++
-            if (kind === 1) {
-              const part = JSON.parse('[' + s + ']')
-              for (let i = 0; i < part.length; i++) out.push(part[i])
-            } else {
-              const part = JSON.parse('{' + s + '}')
-              for (const k of Object.keys(part)) own(out, k, part[k])
-            }
-            if (g < ngroups && performance.now() > deadline) {
-              this.lastEnd = performance.now()
-              setImmediate(step)
-              return
-            }
+    return inSlices(this, signal, AbortError, (deadline) => {
+      try {
+        while (g < ngroups) {
+          const s = slice(word(HEADER_WORDS + 2 * g), word(HEADER_WORDS + 1 + 2 * g))
+          g++
+          if (kind === 1) {
+            const part = JSON.parse('[' + s + ']')
+            for (let i = 0; i < part.length; i++) out.push(part[i])
+          } else {
+            const part = JSON.parse('{' + s + '}')
+            for (const k of Object.keys(part)) own(out, k, part[k])
           }
-        } catch (e) {
-          return reject(syntaxError(0, 1, 1, binary)) // unreachable: the validator agrees with V8
+          if (g < ngroups && performance.now() > deadline) return false
         }
-        this.lastEnd = performance.now()
-        resolve()
+      } catch {
+        throw syntaxError(0, 1, 1, binary) // unreachable: the validator agrees with V8
       }
-      // A later piece starts in its own turn of the event loop, not right after the
-      // previous piece's last slice.
-      if (this.started) setImmediate(step)
-      else step()
-      this.started = true
+      return true
     })
   }
 }

@@ -7,6 +7,44 @@ function abortError(signal, AbortError) {
   return new AbortError(undefined, { cause: signal.reason })
 }
 
+const SLICE_MS = 2
+// A gap longer than this between two of our slices was not ours (see inSlices).
+const PAUSE_MS = 8
+
+// Runs a builder's `work(deadline)` on the event loop in slices of ~SLICE_MS, with setImmediate
+// between them, until it returns true; rejects with an AbortError once `signal` aborts, or with
+// what `work` threw. `pacer` ({ lastEnd, started }) is shared by one document's pieces. If
+// something else held the thread since our last slice (most often a scavenge, and scavenges
+// come in pairs while everything survives: the second at our next allocation), the event loop
+// gets a turn first. A later piece starts in its own turn, not right after the previous one.
+function inSlices(pacer, signal, AbortError, work) {
+  return new Promise((resolve, reject) => {
+    let waited = false
+    const step = () => {
+      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
+      const now = performance.now()
+      if (now - pacer.lastEnd > PAUSE_MS && !waited) {
+        waited = true
+        setImmediate(step)
+        return
+      }
+      waited = false
+      let done
+      try {
+        done = work(now + SLICE_MS)
+      } catch (e) {
+        return reject(e)
+      }
+      pacer.lastEnd = performance.now()
+      if (done) resolve()
+      else setImmediate(step)
+    }
+    if (pacer.started) setImmediate(step)
+    else step()
+    pacer.started = true
+  })
+}
+
 // Encodes `str` as UTF-8 (lone surrogates as U+FFFD, as Node-API does) in slices of
 // STRING_CHUNK UTF-16 units, yielding between them (one 20 MB conversion takes ~30 ms).
 // The buffer starts at the length for ASCII plus room for one worst-case slice and grows
@@ -47,4 +85,4 @@ function isBinary(v) {
     (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
 }
 
-module.exports = { STRING_CHUNK, abortError, toUtf8, codeError, isBinary }
+module.exports = { STRING_CHUNK, abortError, inSlices, toUtf8, codeError, isBinary }
