@@ -16,7 +16,8 @@ const MAX_RETRIES = 100
 const DEFAULT_THREADS = native.defaultThreads()
 const DEFAULT_MAX_INPUT = 2 ** 30 // 1 GiB
 // Event bits shared with src/binding/pool.rs: the native side calls back only for these.
-const EVENT_BITS = { drain: 1, 'queue-full': 2, error: 4 }
+const EVENT_BITS = new Map([['drain', 1], ['queue-full', 2], ['error', 4]])
+const ERROR_BIT = 4
 const NOTIFY_KIND = { 1: 'drain', 2: 'queue-full', 4: 'error' }
 const CSV_PARSE = KERNEL_IDS.get('csv.parse')
 const JSON_PARSE = KERNEL_IDS.get('json.parse')
@@ -214,6 +215,12 @@ class WorkerPool extends EventEmitter {
   // so a 'drain' could otherwise wait until the loop had already emptied.)
   #notify = (kind, arg) => {
     const name = NOTIFY_KIND[kind]
+    if (name !== 'error' && this.listenerCount(name) === 0) {
+      // Its listeners were removed since: stop the native side from calling for it.
+      this.#bits &= ~kind
+      native.watch(this.#handle, this.#bits)
+      return
+    }
     if (name === 'queue-full') queueMicrotask(() => this.emit('queue-full', { kernel: arg }))
     else if (name === 'drain') queueMicrotask(() => this.emit('drain'))
     else if (name === 'error') {
@@ -224,12 +231,34 @@ class WorkerPool extends EventEmitter {
     }
   }
 
-  // Tells the native side which events have listeners, so none costs anything unheard.
-  #syncWatch = (extra = 0) => {
-    let bits = EVENT_BITS.error | extra // always: an unheard fault becomes a process warning
-    if (this.listenerCount('drain') > 0) bits |= EVENT_BITS.drain
-    if (this.listenerCount('queue-full') > 0) bits |= EVENT_BITS['queue-full']
-    native.watch(this.#handle, bits)
+  // Events the native side calls back for. 'error' always: an unheard fault becomes a process
+  // warning. Others from their first listener on; cleared lazily in #notify once unheard.
+  #bits = ERROR_BIT
+
+  #listen(event) {
+    const bit = EVENT_BITS.get(event)
+    if (bit !== undefined && (this.#bits & bit) === 0) {
+      this.#bits |= bit
+      native.watch(this.#handle, this.#bits)
+    }
+  }
+
+  // The three ways a listener is added (once() and prependOnceListener() go through on() and
+  // prependListener()). Overridden rather than watched through 'newListener', which
+  // removeAllListeners() would silently remove.
+  on(event, listener) {
+    this.#listen(event)
+    return super.on(event, listener)
+  }
+
+  addListener(event, listener) {
+    this.#listen(event)
+    return super.addListener(event, listener)
+  }
+
+  prependListener(event, listener) {
+    this.#listen(event)
+    return super.prependListener(event, listener)
   }
 
   /**
@@ -265,14 +294,7 @@ class WorkerPool extends EventEmitter {
       idleTimeout === Infinity ? -1 : idleTimeout, retries,
       maxInputBytes === Infinity ? -1 : maxInputBytes, niceIncrement, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
-    this.#syncWatch()
-    this.on('newListener', (event) => {
-      // Called before the listener is added: turn its bit on now.
-      if (event in EVENT_BITS) this.#syncWatch(EVENT_BITS[event])
-    })
-    this.on('removeListener', (event) => {
-      if (event in EVENT_BITS) this.#syncWatch()
-    })
+    native.watch(this.#handle, this.#bits)
     if (monitorInterval !== undefined) {
       this.#monitor = setInterval(() => this.emit('metrics', this.stats()), monitorInterval)
       this.#monitor.unref()

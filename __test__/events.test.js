@@ -31,6 +31,29 @@ describe("'drain'", () => {
     assert.equal(drains, 2, 'an idle pool stays quiet')
   }))
 
+  it('listeners added after removeAllListeners() still hear it; removed ones do not', () => withPool({ threads: 1 }, async (pool) => {
+    let early = 0
+    const listener = () => early++
+    pool.on('drain', listener)
+    await pool.run('fib', 10)
+    await sleep(10)
+    assert.equal(early, 1)
+    pool.removeAllListeners()
+    assert.deepEqual(pool.eventNames(), [], 'the pool keeps no internal listeners')
+    let late = 0
+    pool.once('drain', () => late++)
+    await pool.run('fib', 10)
+    await sleep(10)
+    assert.deepEqual([early, late], [1, 1])
+    await pool.run('fib', 10) // nobody listens now
+    await sleep(10)
+    assert.deepEqual([early, late], [1, 1])
+    pool.prependListener('drain', listener)
+    await pool.run('fib', 10)
+    await sleep(10)
+    assert.deepEqual([early, late], [2, 1])
+  }))
+
   it('closing an idle pool is not a drain', async () => {
     const pool = new WorkerPool({ threads: 1 })
     let drains = 0
