@@ -170,6 +170,19 @@ function asyncResource() {
   }
 }
 
+// Emits 'metrics' every `ms`. Unref'd, and holding the pool only weakly: a pool dropped
+// without close() must stay collectable (its timer then stops itself).
+function metricsTimer(pool, ms) {
+  const ref = new WeakRef(pool)
+  const timer = setInterval(() => {
+    const p = ref.deref()
+    if (p === undefined) clearInterval(timer)
+    else p.emit('metrics', p.stats())
+  }, ms)
+  timer.unref()
+  return timer
+}
+
 class WorkerPool extends EventEmitter {
   #handle
   // AbortSignal → { tags, onAbort }: one 'abort' listener per signal however many tasks share
@@ -295,10 +308,7 @@ class WorkerPool extends EventEmitter {
       maxInputBytes === Infinity ? -1 : maxInputBytes, niceIncrement, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
     native.watch(this.#handle, this.#bits)
-    if (monitorInterval !== undefined) {
-      this.#monitor = setInterval(() => this.emit('metrics', this.stats()), monitorInterval)
-      this.#monitor.unref()
-    }
+    if (monitorInterval !== undefined) this.#monitor = metricsTimer(this, monitorInterval)
   }
 
   /** Names of the built-in kernels. */

@@ -108,6 +108,14 @@ describe("'metrics'", () => {
     assert.equal(after, 0)
   })
 
+  it('the monitor timer does not keep a dropped, unclosed pool alive', { skip: process.platform !== 'linux' && 'counts threads in /proc' }, async () => {
+    const r = await runFixture('gc-monitor.js', { nodeArgs: ['--expose-gc'], timeout: 20000 })
+    assert.equal(r.status, 0, describeRun(r))
+    const { before, after } = JSON.parse(r.stdout.trim().split('\n').pop())
+    assert.equal(before, 40, '20 pools × 2 threads were running')
+    assert.equal(after, 0, 'every dropped pool was collected and its threads stopped')
+  })
+
   it('the monitor timer does not keep the process alive', async () => {
     const r = await runFixture('monitor-exit.js', { timeout: 10000 })
     assert.equal(r.status, 0, describeRun(r))
