@@ -363,11 +363,7 @@ class WorkerPool extends EventEmitter {
     if (id === CSV_PARSE || id === JSON_PARSE) {
       const parsed = options === undefined ? undefined : schedulingOptions(options)
       if (parsed instanceof Error) return Promise.reject(parsed)
-      const all = Promise.all(inputs.map((input) => this.run(kernel, input, options)))
-      // Promise.all reports the first failure; the later ones are handled here, not left
-      // as unhandled rejections.
-      all.catch(() => {})
-      return all
+      return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
     }
     if (options === undefined) return batch(this.#handle, id, inputs, 0, -1, -1)
     const parsed = schedulingOptions(options)

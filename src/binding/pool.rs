@@ -275,9 +275,6 @@ impl Core {
 
     /// Calls `index.js`'s notify function for `kind` if it asked for it.
     fn emit(&self, env: Env, kind: u32, arg: Value) {
-        if self.watch.get() & kind == 0 {
-            return;
-        }
         self.emit_to(env, self.notify_fn(env), kind, arg);
     }
 
