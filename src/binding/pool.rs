@@ -117,6 +117,13 @@ pub(super) const EVENT_DRAIN: u32 = 1;
 pub(super) const EVENT_QUEUE_FULL: u32 = 2;
 pub(super) const EVENT_ERROR: u32 = 4;
 
+impl Entry {
+    /// Whether a failure that may be retried (a timeout, a panic) will run the task again.
+    fn will_retry(&self, closed: bool) -> bool {
+        self.deferred.is_some() && self.retry.as_ref().is_some_and(|r| r.left > 0) && !closed
+    }
+}
+
 impl Slab {
     fn insert(&mut self, e: Entry) -> u32 {
         if let Some(i) = self.free.pop() {
@@ -297,7 +304,6 @@ impl Core {
     /// has retries left. Hands the job back when it is not retried.
     fn try_retry(
         &self,
-        env: Env,
         tag: u64,
         job: Job,
         result: &Option<Result<JobOutput, executor::Panic>>,
@@ -321,11 +327,8 @@ impl Core {
                 _ => false,
             };
             match slab.get(slot) {
-                Some(Entry {
-                    deferred: Some(_),
-                    retry: Some(r),
-                    ..
-                }) if retriable && r.left > 0 && !self.closed.get() => {
+                Some(e) if retriable && e.will_retry(self.closed.get()) => {
+                    let r = e.retry.as_mut().expect("will_retry checked it");
                     r.left -= 1;
                     (r.priority, r.timeout)
                 }
@@ -349,10 +352,7 @@ impl Core {
                 }
                 None
             }
-            Err(SubmitError::QueueFull(t) | SubmitError::Closed(t)) => {
-                let _ = env;
-                Some(t.job)
-            }
+            Err(SubmitError::QueueFull(t) | SubmitError::Closed(t)) => Some(t.job),
         }
     }
 
@@ -416,7 +416,7 @@ impl Core {
         job: Job,
         result: Option<Result<JobOutput, executor::Panic>>,
     ) {
-        let Some(job) = self.try_retry(env, tag, job, &result) else {
+        let Some(job) = self.try_retry(tag, job, &result) else {
             return;
         };
         job.release(env);
@@ -545,11 +545,11 @@ impl Core {
         if !same_task {
             return;
         }
-        let retrying = self.slab.borrow_mut().get(slot).is_some_and(|e| {
-            e.deferred.is_some()
-                && e.retry.as_ref().is_some_and(|r| r.left > 0)
-                && !self.closed.get()
-        });
+        let retrying = self
+            .slab
+            .borrow_mut()
+            .get(slot)
+            .is_some_and(|e| e.will_retry(self.closed.get()));
         if retrying {
             return; // run again when the kernel stops (see `try_retry`)
         }
@@ -805,6 +805,15 @@ fn nice_hook(_inc: f64) -> Option<executor::ThreadStart> {
     None
 }
 
+/// What `new WorkerPool()` and `resize()` throw when the OS refuses a thread.
+fn spawn_error(env: Env, e: &std::io::Error) -> JsResult<Value> {
+    env.error(
+        ErrorClass::Error,
+        "ERR_POOL_THREAD_SPAWN",
+        &format!("Could not start pool threads: {e}"),
+    )
+}
+
 /// The most threads a pool may have (index.js validates against the same bound).
 const MAX_THREADS: usize = 1024;
 
@@ -830,11 +839,7 @@ pub(super) fn create(env: Env, o: Options) -> JsResult<Value> {
     let config = Config {
         min_threads: (count(o.min_threads)).min(max_threads),
         max_threads,
-        idle_timeout: if o.idle_timeout_ms >= 0.0 {
-            limit(o.idle_timeout_ms)
-        } else {
-            None
-        },
+        idle_timeout: limit(o.idle_timeout_ms),
         max_queue: count(o.max_queue),
         on_thread_start: nice_hook(o.nice),
         ..Config::default()
@@ -847,11 +852,7 @@ pub(super) fn create(env: Env, o: Options) -> JsResult<Value> {
     let exec = match Executor::new(config, move || g.signal()) {
         Ok(e) => e,
         Err(e) => {
-            let err = env.error(
-                ErrorClass::Error,
-                "ERR_POOL_THREAD_SPAWN",
-                &format!("Could not start pool threads: {e}"),
-            )?;
+            let err = spawn_error(env, &e)?;
             env.throw(err);
             return Err(super::js::Fail(sys::Status::napi_pending_exception));
         }
@@ -870,11 +871,7 @@ pub(super) fn create(env: Env, o: Options) -> JsResult<Value> {
         exited: Cell::new(false),
         torn_down: Cell::new(false),
         close_waiters: RefCell::default(),
-        default_timeout: if o.timeout_ms >= 0.0 {
-            limit(o.timeout_ms)
-        } else {
-            None
-        },
+        default_timeout: limit(o.timeout_ms),
         default_retries: if o.retries >= 0.0 {
             o.retries.min(u32::MAX as f64) as u32
         } else {
@@ -1075,11 +1072,9 @@ impl Core {
                 return self.reject_now(env, job::error(env, &e));
             }
         };
-        // Enough chunks to keep every thread busy and balance uneven inputs, few enough that
-        // per-chunk costs vanish next to the per-input work. Inputs go straight into their chunk.
-        let chunks = len.clamp(1, self.exec.max_threads().saturating_mul(8));
-        let per = len.div_ceil(chunks).max(1);
-        let mut parts: Vec<Vec<job::Owned>> = Vec::with_capacity(chunks);
+        // Inputs go straight into their chunk.
+        let per = self.chunk_len(len);
+        let mut parts: Vec<Vec<job::Owned>> = Vec::with_capacity(len.div_ceil(per));
         for i in 0..len {
             let v = match env.get_element(inputs, i as u32) {
                 Ok(v) => v,
@@ -1110,6 +1105,14 @@ impl Core {
         self.submit_batch(env, kernel, parts, len, priority, timeout_ms, retries)
     }
 
+    /// Inputs per chunk for a batch of `len`: enough chunks to keep every thread busy and
+    /// balance uneven inputs (8 per thread), few enough that per-chunk costs vanish next to the
+    /// per-input work.
+    fn chunk_len(&self, len: usize) -> usize {
+        len.div_ceil(len.clamp(1, self.exec.max_threads().saturating_mul(8)))
+            .max(1)
+    }
+
     /// A batch of plain numbers, handed over by `index.js` as one `Float64Array`.
     fn run_numbers(
         &self,
@@ -1126,13 +1129,7 @@ impl Core {
                 return self.reject_now(env, job::error(env, &e));
             }
         }
-        let per = nums
-            .len()
-            .div_ceil(
-                nums.len()
-                    .clamp(1, self.exec.max_threads().saturating_mul(8)),
-            )
-            .max(1);
+        let per = self.chunk_len(nums.len());
         let parts = nums
             .chunks(per)
             .map(|c| Payload::Numbers(c.to_vec()))
@@ -1368,11 +1365,7 @@ impl Core {
         let min = count(min).min(max);
         match self.exec.resize(min, max) {
             Ok(()) => env.undefined(),
-            Err(e) => match env.error(
-                ErrorClass::Error,
-                "ERR_POOL_THREAD_SPAWN",
-                &format!("Could not start pool threads: {e}"),
-            ) {
+            Err(e) => match spawn_error(env, &e) {
                 Ok(err) => env.throw(err),
                 Err(_) => ptr::null_mut(),
             },
@@ -1397,8 +1390,8 @@ impl Core {
     }
 }
 
-/// A run-time limit of `ms` milliseconds; `None` (no limit) for Infinity or a value too large
-/// for a `Duration` (beyond ~584 billion years, so no limit either).
+/// A time limit of `ms` milliseconds; `None` (no limit) for a negative value (JS passes -1 for
+/// none), NaN, Infinity or a value too large for a `Duration` (beyond ~584 billion years).
 fn limit(ms: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(ms / 1000.0).ok()
 }
