@@ -17,8 +17,8 @@ const DEFAULT_THREADS = native.defaultThreads()
 const DEFAULT_MAX_INPUT = 2 ** 30 // 1 GiB
 // Event bits shared with src/binding/pool.rs: the native side calls back only for these.
 const EVENT_BITS = new Map([['drain', 1], ['queue-full', 2], ['error', 4]])
-const ERROR_BIT = 4
-const NOTIFY_KIND = { 1: 'drain', 2: 'queue-full', 4: 'error' }
+const ERROR_BIT = EVENT_BITS.get('error')
+const NOTIFY_KIND = new Map([...EVENT_BITS].map(([name, bit]) => [bit, name]))
 const CSV_PARSE = KERNEL_IDS.get('csv.parse')
 const JSON_PARSE = KERNEL_IDS.get('json.parse')
 
@@ -220,14 +220,14 @@ class WorkerPool extends EventEmitter {
   #maxQueue
   #maxInput
   #monitor = undefined
-  #closing = undefined // the promise of the first close()/destroy()
+  #closing = false // close() or destroy() was called
   // Called by the native side for the events in EVENT_BITS; held here because the native
   // side keeps only a weak reference. Listeners run in a microtask so that a throwing
   // listener never unwinds into the pool's settlement loop or into run(). (Not nextTick:
   // Node runs microtasks after a threadsafe-function callback, but not always the tick queue,
   // so a 'drain' could otherwise wait until the loop had already emptied.)
   #notify = (kind, arg) => {
-    const name = NOTIFY_KIND[kind]
+    const name = NOTIFY_KIND.get(kind)
     if (name !== 'error' && this.listenerCount(name) === 0) {
       // Its listeners were removed since: stop the native side from calling for it.
       this.#bits &= ~kind
@@ -387,8 +387,8 @@ class WorkerPool extends EventEmitter {
   // 'close' is emitted once, after the first close()/destroy() completed.
   #ended(promise) {
     clearInterval(this.#monitor)
-    if (this.#closing === undefined) {
-      this.#closing = promise
+    if (!this.#closing) {
+      this.#closing = true
       promise.then(() => this.emit('close'), () => {})
     }
     return promise
