@@ -8,9 +8,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 const Papa = require('papaparse')
 const { WorkerPool } = require('..')
-const { rejectsWith } = require('./helpers')
+const { rejectsWith, TESTDATA } = require('./helpers')
 
-const SPECTRUM = path.join(__dirname, '..', '..', 'shared', 'conformance', 'csv-spectrum')
+const SPECTRUM = path.join(TESTDATA, 'csv-spectrum')
 
 let pool
 before(() => { pool = new WorkerPool({ threads: 2 }) })

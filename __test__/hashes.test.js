@@ -1,6 +1,6 @@
 'use strict'
 // The content-hash kernels: digests and HMAC byte-equal to node:crypto; BLAKE3, xxHash and
-// CRC-32C against the conformance vectors (read by path from ../shared/conformance); CRC-32
+// CRC-32C against the conformance vectors (vendored in testdata/); CRC-32
 // against zlib.crc32; seeds, bigint outputs, batches, and typed errors for bad input.
 
 const { describe, it, before, after } = require('node:test')
@@ -10,9 +10,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 const zlib = require('node:zlib')
 const { WorkerPool } = require('..')
-const { rejectsWith } = require('./helpers')
+const { rejectsWith, TESTDATA } = require('./helpers')
 
-const CONFORMANCE = path.join(__dirname, '..', '..', 'shared', 'conformance')
+const CONFORMANCE = TESTDATA
 const readJson = (rel) => JSON.parse(fs.readFileSync(path.join(CONFORMANCE, rel), 'utf8'))
 
 /** Kernels whose output node:crypto computes with createHash under the same name. */

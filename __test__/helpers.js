@@ -7,6 +7,9 @@ const path = require('node:path')
 const { execFile } = require('node:child_process')
 const { WorkerPool } = require('..')
 
+/** The vendored conformance vectors (see testdata/README.md). */
+const TESTDATA = path.join(__dirname, '..', 'testdata')
+
 /** fib(n) for the values the tests use, computed iteratively. */
 function fib(n) {
   let a = 0
@@ -119,6 +122,7 @@ function describeRun(r) {
 }
 
 module.exports = {
+  TESTDATA,
   fib,
   LONG,
   BLOCKER,

@@ -7,8 +7,9 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { WorkerPool } = require('..')
+const { TESTDATA } = require('./helpers')
 
-const SUITE = path.join(__dirname, '..', '..', 'shared', 'conformance', 'JSONTestSuite', 'test_parsing')
+const SUITE = path.join(TESTDATA, 'JSONTestSuite', 'test_parsing')
 
 let pool
 before(() => { pool = new WorkerPool({ threads: 2 }) })

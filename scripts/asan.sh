@@ -86,7 +86,7 @@ cp "$root"/{index.js,index.mjs,binding.js,package.json} "$tmp/pkg/"
 for f in index.d.ts binding.d.ts prometheus.js prometheus.mjs prometheus.d.ts; do
   if [ -f "$root/$f" ]; then cp "$root/$f" "$tmp/pkg/"; fi
 done
-cp -r "$root/lib" "$root/__test__" "$root/scripts" "$tmp/pkg/"
+cp -r "$root/lib" "$root/__test__" "$root/scripts" "$root/testdata" "$tmp/pkg/"
 # The examples and the bench suite are exercised by __test__/examples.test.js, express.test.js and
 # bench-suite.test.js.
 for d in examples benches; do
@@ -94,8 +94,6 @@ for d in examples benches; do
 done
 cp "$lib" "$tmp/pkg/pool.linux-x64-gnu.node"
 ln -s "$root/node_modules" "$tmp/pkg/node_modules"
-# Tests read conformance vectors by `../shared/conformance/` relative to the repo root.
-if [ -d "$root/../shared" ]; then ln -s "$(cd "$root/../shared" && pwd)" "$tmp/shared"; fi
 
 if [ "$#" -gt 0 ]; then tests=("$@"); else tests=(__test__/*.test.js); fi
 

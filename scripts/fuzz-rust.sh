@@ -6,7 +6,7 @@
 #
 # Usage: scripts/fuzz-rust.sh [seconds per target, default 60] [targets..., default: json csv]
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
-# The corpus is seeded at run time from ../shared/conformance/ (JSONTestSuite, csv-spectrum) into
+# The corpus is seeded at run time from testdata/ (JSONTestSuite, csv-spectrum) into
 # fuzz/corpus/<target>/ (gitignored; grows across runs). Crashes land in fuzz/artifacts/<target>/;
 # each run's libFuzzer log is kept in fuzz/logs/ (gitignored).
 set -euo pipefail
@@ -16,7 +16,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then targets=(json csv); fi
-conf="$root/../shared/conformance"
+conf="$root/testdata"
 fuzz="$root/fuzz"
 export CARGO_TARGET_DIR="$fuzz/target"
 

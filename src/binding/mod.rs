@@ -1,8 +1,8 @@
 //! The only module that touches Node-API, and the only one with `unsafe`.
 //!
 //! The hot entry points are plain `napi_create_function` callbacks rather than `#[napi]`
-//! methods: a `#[napi]` class method costs ~230 ns per call before doing anything (see
-//! NAPI-FACTS), more than the whole per-task budget. Each callback takes the pool handle (a
+//! methods: a `#[napi]` class method pays for napi-derive's per-call argument handling before
+//! doing anything, a large share of the per-task budget. Each callback takes the pool handle (a
 //! tagged external) as its first argument; `index.js` wraps them in the public `WorkerPool`.
 
 mod job;

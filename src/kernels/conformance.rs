@@ -1,9 +1,9 @@
-//! Test support: reading `../shared/conformance/` by path. A missing file fails the test
+//! Test support: reading the vendored vectors in `testdata/` (see its README) by path. A missing file fails the test
 //! (panics); it never skips.
 
 use serde_json::Value;
 
-pub const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance");
+pub const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
 
 pub fn read(rel: &str) -> String {
     let path = format!("{CONFORMANCE}/{rel}");
