@@ -4,51 +4,28 @@
 // and wires AbortSignals, keeping the no-options path a single native call.
 
 const { EventEmitter } = require('node:events')
-const native = require('./binding.js')
+const native = require('./lib/native.js')
 const csv = require('./lib/csv.js')
 const json = require('./lib/json.js')
+const { AbortError, abortError, codeError, typeName, invalidType, outOfRange, poolClosed } = require('./lib/errors.js')
 
 const KERNEL_IDS = new Map(native.kernelNames().map((name, id) => [name, id]))
 const PUBLIC_KERNELS = Object.freeze(native.kernelNames().filter((n) => !n.startsWith('__')))
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
-const MAX_THREADS = 1024
+const MAX_THREADS = native.MAX_THREADS
 const MAX_RETRIES = 100
 const DEFAULT_THREADS = native.defaultThreads()
 const DEFAULT_MAX_INPUT = 2 ** 30 // 1 GiB
-// Event bits shared with src/binding/pool.rs: the native side calls back only for these.
-const EVENT_BITS = new Map([['drain', 1], ['queue-full', 2], ['error', 4]])
+// The native side calls back only for the events whose bits are set (see watch()).
+const EVENT_BITS = new Map([
+  ['drain', native.EventBit.Drain],
+  ['queue-full', native.EventBit.QueueFull],
+  ['error', native.EventBit.Error],
+])
 const ERROR_BIT = EVENT_BITS.get('error')
 const NOTIFY_KIND = new Map([...EVENT_BITS].map(([name, bit]) => [bit, name]))
 const CSV_PARSE = KERNEL_IDS.get('csv.parse')
 const JSON_PARSE = KERNEL_IDS.get('json.parse')
-
-class AbortError extends Error {
-  constructor(message = 'The operation was aborted', options = undefined) {
-    super(message, options)
-    this.code = 'ABORT_ERR'
-    this.name = 'AbortError'
-  }
-}
-
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
-
-function typeName(v) {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an instance of Array'
-  return typeof v === 'object' ? `an instance of ${v.constructor?.name ?? 'Object'}` : `type ${typeof v}`
-}
-
-function invalidType(name, expected, value) {
-  return codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" option must be ${expected}. Received ${typeName(value)}`)
-}
-
-function outOfRange(name, expected, value) {
-  return codeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${expected}. Received ${String(value)}`)
-}
 
 // Returns an Error for a bad option, or undefined.
 function checkInteger(name, value, min, max, allowInfinity) {
@@ -71,24 +48,18 @@ function isSignal(s) {
   return s !== null && typeof s === 'object' && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function'
 }
 
-// Parses run()/runBatch() options into [priority, timeout, signal, retries], or returns an Error.
+// Parses run()/runBatch() options into [priority, timeout, signal, retries] (an undefined
+// timeout or retries: the pool's default), or returns an Error.
 function schedulingOptions(options) {
   if (options === null || typeof options !== 'object') return invalidType('options', 'of type object', options)
-  const { priority = 0, timeout, signal, retries = -1 } = options
+  const { priority = 0, timeout, signal, retries } = options
   if (typeof priority !== 'number') return invalidType('priority', 'of type number', priority)
   if (!Number.isFinite(priority)) return outOfRange('priority', 'a finite number', priority)
-  let ms = -1 // the pool's default
-  if (timeout !== undefined) {
-    const err = checkTimeout('timeout', timeout)
-    if (err) return err
-    ms = timeout
-  }
-  if (signal !== undefined && !isSignal(signal)) return invalidType('signal', 'an instance of AbortSignal', signal)
-  if (retries !== -1) {
-    const err = checkInteger('retries', retries, 0, MAX_RETRIES, false)
-    if (err) return err
-  }
-  return [priority, ms, signal, retries]
+  const err = (timeout === undefined ? undefined : checkTimeout('timeout', timeout)) ??
+    (signal === undefined || isSignal(signal) ? undefined : invalidType('signal', 'an instance of AbortSignal', signal)) ??
+    (retries === undefined ? undefined : checkInteger('retries', retries, 0, MAX_RETRIES, false))
+  if (err) return err
+  return [priority, timeout, signal, retries]
 }
 
 // Kernels whose input may be a plain number: a batch of numbers for them crosses into Rust as
@@ -109,11 +80,14 @@ function toArray(r) {
   return out
 }
 
-function batch(handle, id, inputs, priority, timeout, retries) {
+// runBatch's native call; with `withHandle`, [promise, abort handle] (see #watch).
+function batch(handle, id, inputs, priority, timeout, retries, withHandle) {
   if (inputs.length >= NUMERIC_BATCH_MIN && NUMERIC_INPUT.has(id) && allNumbers(inputs)) {
-    return native.runBatch(handle, id, Float64Array.from(inputs), priority, timeout, retries).then(toArray)
+    const r = native.runBatch(handle, id, Float64Array.from(inputs), priority, timeout, retries, withHandle)
+    if (!withHandle) return r.then(toArray)
+    return [r[0].then(toArray), r[1]]
   }
-  return native.runBatch(handle, id, inputs, priority, timeout, retries)
+  return native.runBatch(handle, id, inputs, priority, timeout, retries, withHandle)
 }
 
 function kernelId(kernel) {
@@ -165,7 +139,7 @@ function asyncResource() {
     handle: undefined,
     hasRef() {
       const h = this.handle?.deref()
-      return h !== undefined && native.info(h, 8) === 1
+      return h !== undefined && native.keepsAlive(h)
     },
   }
 }
@@ -189,16 +163,17 @@ class WorkerPool extends EventEmitter {
   // it (no MaxListenersExceededWarning), removed when its last task settles.
   #signals = new WeakMap()
 
-  #watch(promise, signal) {
+  // Aborts the task of `[promise, tag]` (what run/runBatch return when asked for the handle)
+  // when `signal` aborts; returns the promise.
+  #watch([promise, tag], signal) {
     const handle = this.#handle
-    const tag = native.lastTag(handle)
     if (tag < 0) return promise // rejected before it was queued
     let w = this.#signals.get(signal)
     if (w === undefined) {
       const tags = new Set()
       const onAbort = () => {
         this.#signals.delete(signal)
-        for (const t of tags) native.cancel(handle, t, new AbortError(undefined, { cause: signal.reason }))
+        for (const t of tags) native.cancel(handle, t, abortError(signal))
         tags.clear()
       }
       w = { tags, onAbort }
@@ -303,9 +278,9 @@ class WorkerPool extends EventEmitter {
     // side holds it strongly, so it reaches the handle only weakly: a pool dropped without
     // close() must stay collectable.
     const resource = asyncResource()
-    this.#handle = native.createPool(min, max, maxQueue, timeout === Infinity ? -1 : timeout,
-      idleTimeout === Infinity ? -1 : idleTimeout, retries,
-      maxInputBytes === Infinity ? -1 : maxInputBytes, niceIncrement, this.#notify, resource)
+    this.#handle = native.createPool({
+      minThreads: min, maxThreads: max, maxQueue, timeout, idleTimeout, retries, maxInputBytes, niceIncrement,
+    }, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
     native.watch(this.#handle, this.#bits)
     if (monitorInterval !== undefined) this.#monitor = metricsTimer(this, monitorInterval)
@@ -330,20 +305,20 @@ class WorkerPool extends EventEmitter {
     if (typeof id !== 'number') return Promise.reject(id)
     if (typeof input === 'string' && input.length > this.#maxInput) return Promise.reject(tooLarge(kernel, input.length, this.#maxInput))
     // csv.parse: the worker returns a packed table; lib/csv.js builds the rows in slices.
-    if (id === CSV_PARSE) return csv.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
+    if (id === CSV_PARSE) return csv.parse(input, options, (data) => this.#submit(id, data, options))
     // json.parse: the worker validates and splits; lib/json.js builds the value in slices.
-    if (id === JSON_PARSE) return json.parse(input, options, (data) => this.#submit(id, data, options), AbortError)
+    if (id === JSON_PARSE) return json.parse(input, options, (data) => this.#submit(id, data, options))
     return this.#submit(id, input, options)
   }
 
   #submit(id, input, options) {
-    if (options === undefined) return native.run(this.#handle, id, input, 0, -1, -1)
+    if (options === undefined) return native.run(this.#handle, id, input)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)
     const [priority, timeout, signal, retries] = parsed
     if (signal === undefined) return native.run(this.#handle, id, input, priority, timeout, retries)
-    if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return this.#watch(native.run(this.#handle, id, input, priority, timeout, retries), signal)
+    if (signal.aborted) return Promise.reject(abortError(signal))
+    return this.#watch(native.run(this.#handle, id, input, priority, timeout, retries, true), signal)
   }
 
   runBatch(kernel, inputs, options) {
@@ -365,13 +340,13 @@ class WorkerPool extends EventEmitter {
       if (parsed instanceof Error) return Promise.reject(parsed)
       return Promise.all(inputs.map((input) => this.run(kernel, input, options)))
     }
-    if (options === undefined) return batch(this.#handle, id, inputs, 0, -1, -1)
+    if (options === undefined) return batch(this.#handle, id, inputs)
     const parsed = schedulingOptions(options)
     if (parsed instanceof Error) return Promise.reject(parsed)
     const [priority, timeout, signal, retries] = parsed
     if (signal === undefined) return batch(this.#handle, id, inputs, priority, timeout, retries)
-    if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
-    return this.#watch(batch(this.#handle, id, inputs, priority, timeout, retries), signal)
+    if (signal.aborted) return Promise.reject(abortError(signal))
+    return this.#watch(batch(this.#handle, id, inputs, priority, timeout, retries, true), signal)
   }
 
   /** Stops accepting tasks, lets queued and running ones finish; resolves when threads exited. */
@@ -400,7 +375,7 @@ class WorkerPool extends EventEmitter {
    */
   resize(options) {
     if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
-    if (this.closed) throw codeError(Error, 'ERR_POOL_CLOSED', 'The pool is closed')
+    if (this.closed) throw poolClosed()
     const { minThreads, maxThreads } = options
     const [min, max] = threadBounds(undefined, minThreads, maxThreads, this.minThreads, this.maxThreads)
     native.resize(this.#handle, min, max)
@@ -419,16 +394,16 @@ class WorkerPool extends EventEmitter {
     return native.stats(this.#handle)
   }
 
-  get threads() { return native.info(this.#handle, 0) }
-  get queueSize() { return native.info(this.#handle, 1) }
-  get running() { return native.info(this.#handle, 2) }
-  get completed() { return native.info(this.#handle, 3) }
-  get utilization() { return native.info(this.#handle, 4) }
-  get closed() { return native.info(this.#handle, 5) === 1 }
-  get minThreads() { return native.info(this.#handle, 6) }
-  get maxThreads() { return native.info(this.#handle, 7) }
+  get threads() { return native.threads(this.#handle) }
+  get queueSize() { return native.queueSize(this.#handle) }
+  get running() { return native.running(this.#handle) }
+  get completed() { return native.completed(this.#handle) }
+  get utilization() { return native.utilization(this.#handle) }
+  get closed() { return native.closed(this.#handle) }
+  get minThreads() { return native.minThreads(this.#handle) }
+  get maxThreads() { return native.maxThreads(this.#handle) }
   /** True while the queue is at or above maxQueue: wait for 'drain' before adding more. */
-  get needsDrain() { return this.#maxQueue !== Infinity && native.info(this.#handle, 1) >= this.#maxQueue }
+  get needsDrain() { return this.#maxQueue !== Infinity && native.queueSize(this.#handle) >= this.#maxQueue }
 }
 
 module.exports = { WorkerPool, AbortError }

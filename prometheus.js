@@ -48,11 +48,7 @@ const SUMMARIES = [
 ]
 const QUANTILES = [[0.5, 'p50'], [0.9, 'p90'], [0.99, 'p99'], [1, 'max']]
 
-function codeError(Ctor, code, message, options) {
-  const e = new Ctor(message, options)
-  e.code = code
-  return e
-}
+const { codeError } = require('./lib/errors.js')
 
 function loadPromClient() {
   try {

@@ -1,14 +1,22 @@
 'use strict'
-// csv.parse, JS side. The worker parses the document into packed tables ({ text: Buffer, ends,
-// rows, rowBytes: Uint32Array, types?: Uint8Array, nums?: Float64Array, ascii, next }); this
-// file checks the options, then builds the rows on the event loop in slices of ~SLICE_MS,
+// csv.parse, JS side. The worker parses the document into packed pieces (the parsers' one
+// format, src/kernels/output.rs: `text` a Buffer of every field's text, `offsets` each field's
+// end in it, `rows` each row's field count, `rowBytes`, and with dynamicTyping `types` and
+// `nums`); this file checks the options, then builds the rows on the event loop in slices of ~2 ms,
 // yielding with setImmediate between slices, so a 20 MB document never holds the loop for
 // long. A large document is parsed in pieces (each task parses from byte `start` until the
 // first record ending `target` bytes later, and says where the next piece starts), so the
 // worker parses piece i + 1 while this thread builds the rows of piece i. With dynamicTyping
 // the worker also parses the numbers (nums), so no string is made for a numeric field.
 
-const { inSlices, toUtf8, codeError, isBinary } = require('./text.js')
+const native = require('./native.js')
+const { codeError } = require('./errors.js')
+const { pipeline } = require('./pieces.js')
+const { inSlices, toUtf8, isBinary, signalOf } = require('./text.js')
+
+const TAG = native.parserConstants().csvTag
+const [T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_DATE, T_EMPTY] =
+  [TAG.string, TAG.number, TAG.true, TAG.false, TAG.maybeDate, TAG.empty]
 
 // Inputs of at least PIECES_FROM bytes (or UTF-16 units) are parsed in pieces, so the worker
 // parses the next piece while this thread builds rows. The first piece is small so building
@@ -44,17 +52,17 @@ function prepare(input) {
   }
 }
 
-// The value of a field with type tag 2..5 (0: a string and 1: a number are handled inline):
+// The value of a field whose type tag is not a string or a number (those are handled inline):
 // s.slice(a, b) is its text.
 function typed(tag, s, a, b) {
   switch (tag) {
-    case 2: return true
-    case 3: return false
-    case 4: {
+    case T_TRUE: return true
+    case T_FALSE: return false
+    case T_DATE: {
       const v = s.slice(a, b)
       return ISO_DATE.test(v) ? new Date(v) : v
     }
-    case 5: return null
+    case T_EMPTY: return null
     default: return s.slice(a, b)
   }
 }
@@ -84,11 +92,10 @@ function headerKeys(fields) {
 
 // Builds rows from packed tables (a whole document's, or its pieces' in order) into one array.
 class Builder {
-  constructor(job, signal, AbortError) {
+  constructor(job, signal) {
     this.header = job.header
     this.dynamicTyping = job.dynamicTyping
     this.signal = signal
-    this.AbortError = AbortError
     this.out = []
     this.started = false
     this.lastEnd = Infinity // when our last slice ended
@@ -98,9 +105,9 @@ class Builder {
 
   /** Builds one packed table's rows in slices; resolves when done. */
   add(packed) {
-    const { text, ends, rows, rowBytes, types, nums, ascii } = packed
-    const { out, signal, AbortError } = this
-    const dyn = this.dynamicTyping && types !== undefined
+    const { text, offsets: ends, rows, rowBytes, types, nums, ascii } = packed
+    const { out, signal } = this
+    const dyn = this.dynamicTyping
     const enc = ascii ? 'latin1' : 'utf8'
     const nrows = rows.length
     let r = 0 // next row
@@ -111,7 +118,7 @@ class Builder {
     let s = '' // the current chunk's text
     let base = 0 // UTF-16 offset of the current chunk in the text
     let prev = 0 // where field f starts in s
-    return inSlices(this, signal, AbortError, (deadline) => {
+    return inSlices(this, signal, (deadline) => {
       while (r < nrows) {
         // Decode whole rows, at least CHUNK_BYTES at a time: such strings go straight to V8's
         // large-object space, so minor GCs never copy them (the fields are slices of them).
@@ -134,7 +141,7 @@ class Builder {
               const e = ends[f] - base
               fields[j] = s.slice(prev, e)
               prev = e
-              if (dyn && types[f] === 1) k++
+              if (dyn && types[f] === T_NUMBER) k++
             }
             this.keys = headerKeys(fields)
             this.special = this.keys.map((key) => key === '__proto__')
@@ -150,7 +157,7 @@ class Builder {
               let v
               if (dyn) {
                 const tag = types[f]
-                v = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+                v = tag === T_STRING ? s.slice(prev, e) : tag === T_NUMBER ? nums[k++] : typed(tag, s, prev, e)
               } else {
                 v = s.slice(prev, e)
               }
@@ -170,7 +177,7 @@ class Builder {
             for (let j = 0; j < n; j++, f++) {
               const e = ends[f] - base
               const tag = types[f]
-              row[j] = tag === 0 ? s.slice(prev, e) : tag === 1 ? nums[k++] : typed(tag, s, prev, e)
+              row[j] = tag === T_STRING ? s.slice(prev, e) : tag === T_NUMBER ? nums[k++] : typed(tag, s, prev, e)
               prev = e
             }
             out.push(row)
@@ -196,52 +203,35 @@ function byteLength(v) {
 }
 
 /**
- * Parses `bytes` (binary) in pieces: each piece is queued as soon as the previous one is
- * parsed, so the worker runs ahead (it is several times faster than building) while this
- * thread builds the rows of the pieces in order. `native` is the kernel's record input
+ * Parses `bytes` (binary) in pieces (see lib/pieces.js): each task parses from byte `start`
+ * until the first record ending `target` bytes later. `native` is the kernel's record input
  * without `data`.
  */
-async function pieces(bytes, native, builder, submit) {
-  const n = bytes.byteLength
-  const parsed = [] // promises of packed tables, in document order
-  let stop = false
-  const piece = (start, target) => {
-    const p = submit({ ...native, data: bytes, start, target })
-    parsed.push(p)
-    p.then((packed) => {
-      if (!stop && packed.next < n) piece(packed.next, tuning.pieceBytes)
-    }, () => {}) // the rejection is seen below, when its turn comes
-  }
-  piece(0, tuning.firstPieceBytes)
-  try {
-    for (let i = 0; ; i++) {
-      // Piece i is queued by the time piece i - 1 has settled (that callback ran first).
-      const packed = await parsed[i]
-      await builder.add(packed)
-      if (packed.next >= n) return builder.out
-    }
-  } finally {
-    stop = true
-  }
+function pieces(bytes, native, builder, submit) {
+  const request = (prev) => submit({
+    ...native,
+    data: bytes,
+    start: prev === undefined ? 0 : prev.next,
+    target: prev === undefined ? tuning.firstPieceBytes : tuning.pieceBytes,
+  })
+  return pipeline(request, (packed) => builder.add(packed)).then(() => builder.out)
 }
 
 /**
  * `pool.run('csv.parse', input, options)`: `submit(nativeInput)` queues the kernel (with the
  * caller's scheduling options) and returns its promise.
  */
-function parse(input, options, submit, AbortError) {
+function parse(input, options, submit) {
   let job
-  let signal
   try {
     job = prepare(input)
-    if (options !== null && typeof options === 'object') signal = options.signal
   } catch (e) {
     return Promise.reject(e)
   }
-  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) signal = undefined
+  const signal = signalOf(options)
   const record = job.data !== null && typeof job.data === 'object' && !isBinary(job.data)
   const data = record ? job.data.data : job.data
-  const builder = new Builder(job, signal, AbortError)
+  const builder = new Builder(job, signal)
   const native = record ? { ...job.data, data: undefined } : {}
   if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < tuning.piecesFrom) {
     // Small (or invalid: the kernel rejects it with its coded error): one task.
@@ -249,7 +239,7 @@ function parse(input, options, submit, AbortError) {
   }
   if (typeof data !== 'string') return pieces(data, native, builder, submit)
   // A long string: encode it to UTF-8 in slices too (one 20 MB conversion takes ~30 ms).
-  return toUtf8(data, signal, AbortError).then((bytes) => pieces(bytes, native, builder, submit))
+  return toUtf8(data, signal).then((bytes) => pieces(bytes, native, builder, submit))
 }
 
 module.exports = { parse, tuning }

@@ -1,11 +1,9 @@
 'use strict'
 // Helpers shared by the kernels whose results are built on the JS side (lib/csv.js, lib/json.js).
 
-const STRING_CHUNK = 1 << 21 // UTF-16 units encoded to UTF-8 per slice
+const { abortError } = require('./errors.js')
 
-function abortError(signal, AbortError) {
-  return new AbortError(undefined, { cause: signal.reason })
-}
+const STRING_CHUNK = 1 << 21 // UTF-16 units encoded to UTF-8 per slice
 
 const SLICE_MS = 2
 // A gap longer than this between two of our slices was not ours (see inSlices).
@@ -17,11 +15,11 @@ const PAUSE_MS = 8
 // something else held the thread since our last slice (most often a scavenge, and scavenges
 // come in pairs while everything survives: the second at our next allocation), the event loop
 // gets a turn first. A later piece starts in its own turn, not right after the previous one.
-function inSlices(pacer, signal, AbortError, work) {
+function inSlices(pacer, signal, work) {
   return new Promise((resolve, reject) => {
     let waited = false
     const step = () => {
-      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
+      if (signal !== undefined && signal.aborted) return reject(abortError(signal))
       const now = performance.now()
       if (now - pacer.lastEnd > PAUSE_MS && !waited) {
         waited = true
@@ -50,13 +48,13 @@ function inSlices(pacer, signal, AbortError, work) {
 // The buffer starts at the length for ASCII plus room for one worst-case slice and grows
 // (copying) only when a slice might not fit: allocating 3 bytes per unit up front counted as
 // V8 external memory and triggered a full (mark-compact) GC in the middle of building.
-function toUtf8(str, signal, AbortError) {
+function toUtf8(str, signal) {
   let buf = Buffer.allocUnsafe(str.length + 3 * Math.min(str.length, STRING_CHUNK))
   let off = 0
   let i = 0
   return new Promise((resolve, reject) => {
     const step = () => {
-      if (signal !== undefined && signal.aborted) return reject(abortError(signal, AbortError))
+      if (signal !== undefined && signal.aborted) return reject(abortError(signal))
       let j = Math.min(str.length, i + STRING_CHUNK)
       const c = str.charCodeAt(j - 1)
       if (j < str.length && c >= 0xd800 && c <= 0xdbff) j-- // keep surrogate pairs whole
@@ -74,15 +72,15 @@ function toUtf8(str, signal, AbortError) {
   })
 }
 
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
-
 function isBinary(v) {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer ||
     (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
 }
 
-module.exports = { STRING_CHUNK, abortError, inSlices, toUtf8, codeError, isBinary }
+// The AbortSignal of run() options, if it is one (run() itself rejects anything else).
+function signalOf(options) {
+  const signal = options !== null && typeof options === 'object' ? options.signal : undefined
+  return signal !== undefined && signal !== null && typeof signal.aborted === 'boolean' ? signal : undefined
+}
+
+module.exports = { STRING_CHUNK, inSlices, toUtf8, isBinary, signalOf }

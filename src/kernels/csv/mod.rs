@@ -13,20 +13,48 @@
 //! of the input ends the last record and does not start another. Invalid UTF-8 is replaced
 //! with U+FFFD (as `Buffer#toString`).
 
-use super::{ErrorKind, Input, KernelError, Param};
+use super::{data_bytes, Field, Input, InputKind, Kernel, KernelError, Output, Packed, Param};
+use super::{ErrorKind, RunError, TextPos, Value};
 use crate::executor::CancelToken;
 
-/// The params `csv.parse` reads from `{ data, ... }`, in order. `start` and `target` are set
-/// only by lib/csv.js when it parses a large document in pieces: parse from byte `start` (the
-/// start of a record) and stop after the first record that ends `target` or more bytes later.
-pub const PARAMS: &[&str] = &[
-    "delimiter",
-    "quote",
-    "dynamicTyping",
-    "skipEmptyLines",
-    "start",
-    "target",
-];
+/// The largest offset JS can pass exactly.
+const MAX_OFFSET: u64 = (1 << 53) - 1;
+
+/// `csv.parse`. Its public options are checked by lib/csv.js, which passes `dynamicTyping` and
+/// `skipEmptyLines` as 0/1 (`header` is applied in JS). `start` and `target` are set only by
+/// lib/csv.js when it parses a large document in pieces: parse from byte `start` (the start of
+/// a record) and stop after the first record that ends `target` or more bytes later.
+pub struct CsvParse;
+
+impl Kernel for CsvParse {
+    const NAME: &'static str = "csv.parse";
+    const INPUT: InputKind = InputKind::Data(&[
+        Param::raw("delimiter"),
+        Param::raw("quote"),
+        Param::int("dynamicTyping", 0, 1, Some(0)),
+        Param::int("skipEmptyLines", 0, 1, Some(0)),
+        Param::int("start", 0, MAX_OFFSET, Some(0)),
+        Param::int("target", 0, MAX_OFFSET, Some(MAX_OFFSET)),
+    ]);
+    type Args = Box<Options>;
+
+    fn prepare(input: Input<'_>) -> Result<Self::Args, KernelError> {
+        options(input).map(Box::new)
+    }
+
+    fn run(
+        opts: &Self::Args,
+        data: Value<'_>,
+        token: &CancelToken<'_>,
+    ) -> Result<Output, RunError> {
+        let data = data_bytes(Self::NAME, data)?;
+        match parse(data, **opts, token) {
+            Ok(t) => Ok(Output::Packed(Box::new(t.packed(data.len())))),
+            Err(Stop::Cancelled) => Err(RunError::Cancelled),
+            Err(Stop::Syntax(e)) => Err(syntax_error(e).into()),
+        }
+    }
+}
 
 /// Field type tags, computed when `dynamic_typing` is set (papaparse's `dynamicTyping` rules).
 pub mod tag {
@@ -91,6 +119,25 @@ pub struct Table {
     pub next: usize,
 }
 
+impl Table {
+    /// The table as the parsers' packed result, for an input of `len` bytes.
+    pub fn packed(self, len: usize) -> Packed {
+        Packed {
+            done: self.next >= len,
+            next: self.next,
+            next_units: self.next,
+            kind: 0,
+            offsets: self.ends,
+            rows: self.rows,
+            row_bytes: self.row_bytes,
+            text: self.text,
+            types: self.types,
+            nums: self.nums,
+            ascii: self.ascii,
+        }
+    }
+}
+
 /// An unterminated quoted field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unterminated {
@@ -99,17 +146,18 @@ pub struct Unterminated {
 }
 
 /// Reads and checks the options of an input (plain text: defaults).
-pub fn options<'a>(input: &Input<'a>) -> Result<(&'a [u8], Options), KernelError> {
-    let data = input.as_bytes().ok_or_else(|| {
+pub fn options(mut input: Input<'_>) -> Result<Options, KernelError> {
+    let data = input.value.as_bytes().ok_or_else(|| {
         KernelError::invalid_type(
             "csv.parse input must be a string, binary or { data, delimiter, quote, header, \
              dynamicTyping, skipEmptyLines }",
         )
     })?;
-    let ch = |i: usize, name: &str, default: char| -> Result<char, KernelError> {
-        match input.param(i) {
-            Param::Missing => Ok(default),
-            Param::Str(s) => {
+    let f = &mut input.fields;
+    let mut ch = |name: &str, default: char| -> Result<char, KernelError> {
+        match f.raw(name) {
+            Field::Missing => Ok(default),
+            Field::Str(s) => {
                 let mut it = s.chars();
                 match (it.next(), it.next()) {
                     (Some(c), None) if c != '\r' && c != '\n' => Ok(c),
@@ -125,35 +173,19 @@ pub fn options<'a>(input: &Input<'a>) -> Result<(&'a [u8], Options), KernelError
             ))),
         }
     };
-    let flag = |i: usize, name: &str| -> Result<bool, KernelError> {
-        match input.param(i) {
-            Param::Missing => Ok(false),
-            Param::Number(n) => Ok(n != 0.0),
-            p => Err(KernelError::invalid_type(format!(
-                "The \"{name}\" option must be of type boolean. Received type {}",
-                p.type_name()
-            ))),
-        }
-    };
-    let offset = |i: usize, default: usize| -> Result<usize, KernelError> {
-        match input.param(i) {
-            Param::Missing => Ok(default),
-            Param::Number(n) if n >= 0.0 && n.fract() == 0.0 => {
-                Ok(n.min(usize::MAX as f64) as usize)
-            }
-            _ => Err(KernelError::invalid_value(format!(
-                "The \"{}\" param of csv.parse must be a non-negative integer",
-                PARAMS[i]
-            ))),
-        }
-    };
+    let delimiter = ch("delimiter", ',')?;
+    let quote = ch("quote", '"')?;
+    let offset = |n: u64| n.min(usize::MAX as u64) as usize;
     let opts = Options {
-        delimiter: ch(0, "delimiter", ',')?,
-        quote: ch(1, "quote", '"')?,
-        dynamic_typing: flag(2, "dynamicTyping")?,
-        skip_empty_lines: flag(3, "skipEmptyLines")?,
-        start: offset(4, 0)?,
-        target: offset(5, usize::MAX)?,
+        delimiter,
+        quote,
+        dynamic_typing: f.int("dynamicTyping")? == 1,
+        skip_empty_lines: f.int("skipEmptyLines")? == 1,
+        start: offset(f.int("start")?),
+        target: match f.int("target")? {
+            MAX_OFFSET => usize::MAX,
+            n => offset(n),
+        },
     };
     if opts.delimiter == opts.quote {
         return Err(KernelError::invalid_value(
@@ -165,18 +197,21 @@ pub fn options<'a>(input: &Input<'a>) -> Result<(&'a [u8], Options), KernelError
             "csv.parse input must be at most 2 GiB",
         ));
     }
-    Ok((data, opts))
+    Ok(opts)
 }
 
 /// The error JS sees for an unterminated quote.
 pub fn syntax_error(e: Unterminated) -> KernelError {
-    KernelError {
-        kind: ErrorKind::Syntax {
-            line: e.line.min(u64::from(u32::MAX)) as u32,
-        },
-        code: "ERR_POOL_CSV_SYNTAX",
-        message: format!("Unterminated quoted field starting on line {}", e.line),
-    }
+    KernelError::new(
+        ErrorKind::Generic,
+        "ERR_POOL_CSV_SYNTAX",
+        format!("Unterminated quoted field starting on line {}", e.line),
+    )
+    .at(TextPos {
+        line: e.line.min(u64::from(u32::MAX)) as u32,
+        column: None,
+        position: None,
+    })
 }
 
 /// Rows between cancellation polls.
@@ -481,280 +516,4 @@ fn number(s: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows(src: &str, opts: Options) -> Result<Vec<Vec<String>>, Stop> {
-        let t = parse(src.as_bytes(), opts, &CancelToken::never())?;
-        // Map UTF-16 ends back to strings.
-        let units: Vec<u16> = std::str::from_utf8(&t.text)
-            .unwrap()
-            .encode_utf16()
-            .collect();
-        let mut out = Vec::new();
-        let (mut f, mut prev) = (0usize, 0usize);
-        for &count in &t.rows {
-            let mut row = Vec::new();
-            for _ in 0..count {
-                let end = t.ends[f] as usize;
-                row.push(String::from_utf16(&units[prev..end]).unwrap());
-                prev = end;
-                f += 1;
-            }
-            out.push(row);
-        }
-        assert_eq!(f, t.ends.len());
-        Ok(out)
-    }
-
-    fn p(src: &str) -> Vec<Vec<String>> {
-        rows(src, Options::default()).unwrap()
-    }
-
-    fn v(rows: &[&[&str]]) -> Vec<Vec<String>> {
-        rows.iter()
-            .map(|r| r.iter().map(|s| s.to_string()).collect())
-            .collect()
-    }
-
-    #[test]
-    fn basics_and_line_endings() {
-        assert_eq!(p(""), v(&[]));
-        assert_eq!(p("\n"), v(&[&[""]]));
-        assert_eq!(p("a,b\n1,2\n"), v(&[&["a", "b"], &["1", "2"]]));
-        assert_eq!(p("a,b\r\n1,2"), v(&[&["a", "b"], &["1", "2"]]));
-        assert_eq!(p("a\rb\r\rc"), v(&[&["a"], &["b"], &[""], &["c"]]));
-        assert_eq!(p("a,,\n"), v(&[&["a", "", ""]]));
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(
-            p("\"a,b\",\"c\"\"d\",\"e\r\nf\"\n"),
-            v(&[&["a,b", "c\"d", "e\r\nf"]])
-        );
-        assert_eq!(p("a\"b,c"), v(&[&["a\"b", "c"]]));
-        assert_eq!(p("\"a\"b\",c"), v(&[&["a\"b", "c"]]));
-        assert_eq!(p("\"a\"  ,c"), v(&[&["a", "c"]]));
-        let tab = Options {
-            delimiter: '\t',
-            ..Options::default()
-        };
-        assert_eq!(rows("\"a\"\t\tb", tab).unwrap(), v(&[&["a", "", "b"]]));
-        assert_eq!(p("\"\""), v(&[&[""]]));
-    }
-
-    #[test]
-    fn unicode_and_options() {
-        let o = Options {
-            delimiter: '§',
-            quote: '\'',
-            ..Options::default()
-        };
-        assert_eq!(
-            rows("é§'x§''y'§😀\n", o).unwrap(),
-            v(&[&["é", "x§'y", "😀"]])
-        );
-        let t = parse("😀,a".as_bytes(), Options::default(), &CancelToken::never()).unwrap();
-        assert_eq!(t.ends, vec![2, 3]);
-        assert!(!t.ascii);
-    }
-
-    /// Field strings of a table.
-    fn fields(t: &Table) -> Vec<String> {
-        let units: Vec<u16> = String::from_utf8_lossy(&t.text).encode_utf16().collect();
-        let mut prev = 0usize;
-        t.ends
-            .iter()
-            .map(|&e| {
-                let s = String::from_utf16(&units[prev..e as usize]).unwrap();
-                prev = e as usize;
-                s
-            })
-            .collect()
-    }
-
-    #[test]
-    fn pieces_add_up_to_the_whole() {
-        let docs: [&[u8]; 4] = [
-            b"a,\"b\r\nc\"\r\n\r\n1,2\r3,\"x\"\"\"\n\n\"\"\nlast",
-            "é,😀\nx,\"y\nz\"\n\n1,2\n".as_bytes(),
-            b"ok,\xff\xfe\nq,\"\xc3\"\n\xe2\x82,z\n",
-            b"a,b\n",
-        ];
-        for doc in docs {
-            for (dynamic_typing, skip_empty_lines) in [(false, false), (true, true)] {
-                let base = Options {
-                    dynamic_typing,
-                    skip_empty_lines,
-                    ..Options::default()
-                };
-                let whole = parse(doc, base, &CancelToken::never()).unwrap();
-                for target in 0..doc.len() + 2 {
-                    let (mut start, mut rows, mut f, mut types, mut nums) =
-                        (0, vec![], vec![], vec![], vec![]);
-                    while start < doc.len() {
-                        let o = Options {
-                            start,
-                            target,
-                            ..base
-                        };
-                        let t = parse(doc, o, &CancelToken::never()).unwrap();
-                        assert!(t.next > start);
-                        start = t.next;
-                        rows.extend_from_slice(&t.rows);
-                        f.extend(fields(&t));
-                        types.extend_from_slice(&t.types);
-                        nums.extend_from_slice(&t.nums);
-                    }
-                    assert_eq!(start, doc.len());
-                    assert_eq!(rows, whole.rows, "{doc:?} {target}");
-                    assert_eq!(f, fields(&whole), "{doc:?} {target}");
-                    assert_eq!((types, nums), (whole.types.clone(), whole.nums.clone()));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_piece_reports_the_line_in_the_whole_input() {
-        let doc = b"a\r\nb\n\"c\nd\"\n1,\"open\nmore";
-        let o = Options {
-            start: 4,
-            ..Options::default()
-        };
-        assert_eq!(
-            parse(doc, o, &CancelToken::never()),
-            Err(Stop::Syntax(Unterminated { line: 5 }))
-        );
-    }
-
-    #[test]
-    fn skip_empty_lines() {
-        let o = Options {
-            skip_empty_lines: true,
-            ..Options::default()
-        };
-        assert_eq!(
-            rows("a\n\n\"\"\nb,\n", o).unwrap(),
-            v(&[&["a"], &["b", ""]])
-        );
-    }
-
-    #[test]
-    fn unterminated_quote_reports_its_line() {
-        let e = |s: &str| rows(s, Options::default()).unwrap_err();
-        assert_eq!(e("\"abc"), Stop::Syntax(Unterminated { line: 1 }));
-        assert_eq!(
-            e("a\r\n\"x\ny\"\r\nb,\"open\nmore"),
-            Stop::Syntax(Unterminated { line: 4 })
-        );
-        assert_eq!(e("a\r\rb,\"c"), Stop::Syntax(Unterminated { line: 3 }));
-    }
-
-    #[test]
-    fn dynamic_typing_tags() {
-        for s in ["1", "-1.5", " 2 ", ".5", "1.", "1e5", "1.5E-3"] {
-            assert!(is_float(s), "{s}");
-        }
-        for s in ["", "-", ".", "1e", "+1", "1.2.3", "0x10", "abc", "1 2"] {
-            assert!(!is_float(s), "{s}");
-        }
-        let mut nums = Vec::new();
-        assert_eq!(type_tag(b"TRUE", &mut nums), tag::TRUE);
-        assert_eq!(type_tag(b"True", &mut nums), tag::STRING);
-        assert_eq!(type_tag(b"false", &mut nums), tag::FALSE);
-        assert_eq!(type_tag(b"", &mut nums), tag::EMPTY);
-        assert_eq!(type_tag(b"2024-01-01T00:00Z", &mut nums), tag::MAYBE_DATE);
-        assert!(nums.is_empty());
-        assert_eq!(type_tag(b"12", &mut nums), tag::NUMBER);
-        for s in [
-            "1.",
-            ".5",
-            " 2 ",
-            "-0",
-            "1e5",
-            "1.5E-3",
-            "-9007199254740991",
-        ] {
-            assert_eq!(type_tag(s.as_bytes(), &mut nums), tag::NUMBER, "{s}");
-        }
-        assert_eq!(
-            nums,
-            [12.0, 1.0, 0.5, 2.0, -0.0, 1e5, 1.5e-3, -9007199254740991.0]
-        );
-        assert!(nums[4].is_sign_negative());
-        for s in ["9007199254740992", "-9007199254740993", "1e400"] {
-            assert_eq!(type_tag(s.as_bytes(), &mut nums), tag::STRING, "{s}");
-        }
-    }
-
-    #[test]
-    fn cancels() {
-        let big = "a,b\n".repeat(POLL_ROWS * 2);
-        let task = crate::executor::TaskCtl::new();
-        let pool = std::sync::atomic::AtomicBool::new(true);
-        let token = CancelToken::new(&task, &pool);
-        assert_eq!(
-            parse(big.as_bytes(), Options::default(), &token),
-            Err(Stop::Cancelled)
-        );
-    }
-
-    #[test]
-    fn options_are_checked() {
-        let rec = |d: Param<'static>| Input::Record {
-            data: b"a",
-            params: crate::kernels::record_params(&[d]),
-        };
-        assert!(options(&rec(Param::Missing)).is_ok());
-        assert_eq!(
-            options(&rec(Param::Str(";;"))).unwrap_err().code,
-            "ERR_INVALID_ARG_VALUE"
-        );
-        assert_eq!(
-            options(&rec(Param::Str("\""))).unwrap_err().code,
-            "ERR_INVALID_ARG_VALUE"
-        );
-        assert_eq!(
-            options(&rec(Param::Number(1.0))).unwrap_err().code,
-            "ERR_INVALID_ARG_TYPE"
-        );
-    }
-}
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-
-    /// `cargo test --release --lib csv::timing -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn parse_speed() {
-        let mut doc = String::new();
-        for r in 0..100_000 {
-            for c in 0..10 {
-                if c > 0 {
-                    doc.push(',');
-                }
-                match (r * 7 + c * 3) % 10 {
-                    0..=2 => doc.push_str(&format!("{}", r * 31 + c)),
-                    3 | 4 => doc.push_str("\"ab, \"\"c\"\" d e f g h\""),
-                    5 => doc.push_str(&format!("\"multi\nline {r}\"")),
-                    _ => doc.push_str(&format!("hello world gamma delta {}", r * c)),
-                }
-            }
-            doc.push('\n');
-        }
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let out = parse(doc.as_bytes(), Options::default(), &CancelToken::never()).unwrap();
-            eprintln!(
-                "{} MB: {:?} ({} fields)",
-                doc.len() / 1_000_000,
-                t.elapsed(),
-                out.ends.len()
-            );
-        }
-    }
-}
+mod tests;

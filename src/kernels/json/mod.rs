@@ -6,16 +6,92 @@
 //! starts at an element (or member) boundary and stops after the first group ending `target`
 //! bytes later, so the JS side builds one piece's groups while a worker validates the next.
 //!
-//! The result is packed into little-endian `u32`s:
-//! - ok: `[0, kind, next, nextUnits, a0, b0, a1, b1, …]` where `kind` is 0 (parse the whole
-//!   text at once), 1 (top-level array: each `[a, b)` holds whole consecutive elements) or
-//!   2 (top-level object: each range holds whole consecutive members), and `next` (bytes) and
-//!   `nextUnits` (offsets' unit) say where the next piece starts (`next` 0: the text is done);
-//! - error: `[1 | 2, position, line, column]` (1 syntax, 2 nesting too deep), in the whole text.
-//!
-//! Offsets are UTF-16 units for string input and bytes for binary input.
+//! The result is the parsers' [`Packed`] piece: its `kind` (see [`kind`]) says what its
+//! `offsets` hold, `[a, b)` pairs of whole consecutive elements or members, in UTF-16 units for
+//! string input and bytes for binary input. An error (syntax, or nesting too deep) is reported
+//! with its line, column and position in the whole text.
 
+use super::{data_bytes, ErrorKind, Input, InputKind, Kernel, KernelError, Output, Packed};
+use super::{Param, RunError, TextPos, Value};
 use crate::executor::CancelToken;
+
+/// What a piece's `offsets` hold (`Packed::kind`).
+pub mod kind {
+    /// Nothing: build the whole text with one `JSON.parse`.
+    pub const WHOLE: u32 = 0;
+    /// `[a, b)` pairs, each holding whole consecutive elements of the top-level array.
+    pub const ARRAY: u32 = 1;
+    /// `[a, b)` pairs, each holding whole consecutive members of the top-level object.
+    pub const OBJECT: u32 = 2;
+}
+
+/// `json.parse`. A plain string or binary input is the whole text. lib/json.js sends a long
+/// string as `{ data: utf8Bytes, utf16: 1 }` (report UTF-16 offsets), and a large document in
+/// pieces with `start`, `startUnits` (`start` in UTF-16 units), `kind` (the first piece's) and
+/// `target` (see [`Piece`]).
+pub struct JsonParse;
+
+/// Checked `json.parse` arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonArgs {
+    pub utf16: bool,
+    pub piece: Piece,
+    pub start_units: usize,
+}
+
+const MAX_OFFSET: u64 = (1 << 53) - 1;
+
+impl Kernel for JsonParse {
+    const NAME: &'static str = "json.parse";
+    const INPUT: InputKind = InputKind::Data(&[
+        Param::int("utf16", 0, 1, Some(0)),
+        Param::int("start", 0, MAX_OFFSET, Some(0)),
+        Param::int("startUnits", 0, MAX_OFFSET, Some(0)),
+        Param::int("kind", 0, 2, Some(kind::WHOLE as u64)),
+        Param::int("target", 0, MAX_OFFSET, Some(MAX_OFFSET)),
+    ]);
+    type Args = Box<JsonArgs>;
+
+    fn prepare(mut input: Input<'_>) -> Result<Self::Args, KernelError> {
+        let Some(_) = input.value.as_bytes() else {
+            return Err(KernelError::invalid_type(
+                "The \"input\" argument of json.parse must be a string or binary",
+            ));
+        };
+        let f = &mut input.fields;
+        let size = |n: u64| n.min(usize::MAX as u64) as usize;
+        let utf16 = matches!(input.value, Value::Str(_)) || f.int("utf16")? == 1;
+        let piece = Piece {
+            start: size(f.int("start")?),
+            kind: f.int("kind")? as u32,
+            target: match f.int("target")? {
+                MAX_OFFSET => usize::MAX,
+                n => size(n),
+            },
+        };
+        let start_units = size(f.int("startUnits")?);
+        Ok(Box::new(JsonArgs {
+            utf16,
+            piece,
+            start_units,
+        }))
+    }
+
+    fn run(
+        args: &Self::Args,
+        data: Value<'_>,
+        token: &CancelToken<'_>,
+    ) -> Result<Output, RunError> {
+        let text = data_bytes(Self::NAME, data)?;
+        let JsonArgs {
+            utf16,
+            piece,
+            start_units,
+        } = **args;
+        let packed = parse_piece(text, utf16, piece, start_units, token)?;
+        Ok(Output::Packed(Box::new(packed)))
+    }
+}
 
 /// The deepest nesting accepted.
 pub const MAX_DEPTH: usize = 10_000;
@@ -371,9 +447,9 @@ impl Utf16<'_> {
     }
 }
 
-/// Runs the kernel on the whole text and packs the result (see the module docs). `utf16`:
-/// report offsets in UTF-16 units (string input) rather than bytes.
-pub fn parse(s: &[u8], utf16: bool, token: &CancelToken<'_>) -> Result<Vec<u8>, Stop> {
+/// Runs the kernel on the whole text (see the module docs). `utf16`: report offsets in UTF-16
+/// units (string input) rather than bytes.
+pub fn parse(s: &[u8], utf16: bool, token: &CancelToken<'_>) -> Result<Packed, RunError> {
     parse_piece(s, utf16, Piece::WHOLE, 0, token)
 }
 
@@ -384,7 +460,7 @@ pub fn parse_piece(
     piece: Piece,
     start_units: usize,
     token: &CancelToken<'_>,
-) -> Result<Vec<u8>, Stop> {
+) -> Result<Packed, RunError> {
     let mut conv = Utf16 {
         s,
         byte: piece.start.min(s.len()),
@@ -397,237 +473,60 @@ pub fn parse_piece(
             b as u32
         }
     };
-    let words: Vec<u32> = match validate_piece(s, piece, token) {
+    match validate_piece(s, piece, token) {
         Ok(split) => {
-            let mut w = vec![0, split.kind, 0, 0];
+            let mut offsets = Vec::with_capacity(2 * split.groups.len());
             for (a, b) in split.groups {
-                w.push(off(a));
-                w.push(off(b));
+                offsets.push(off(a));
+                offsets.push(off(b));
             }
-            if let Some(next) = split.next {
-                w[2] = next as u32;
-                w[3] = off(next);
-            }
-            w
+            let (next, next_units) = match split.next {
+                Some(next) => (next, off(next) as usize),
+                None => (s.len(), 0),
+            };
+            Ok(Packed {
+                done: split.next.is_none(),
+                next,
+                next_units,
+                kind: split.kind,
+                offsets,
+                ..Packed::default()
+            })
         }
-        Err(Stop::Cancelled) => return Err(Stop::Cancelled),
+        Err(Stop::Cancelled) => Err(RunError::Cancelled),
         Err(Stop::Error { at, depth }) => {
             let line_start = s[..at]
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |p| p + 1);
             let line = s[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            let pos = off(at);
-            let col = pos - off(line_start) + 1;
-            vec![if depth { 2 } else { 1 }, pos, line as u32, col]
+            let position = off(at);
+            let column = position - off(line_start) + 1;
+            let line = line.min(u32::MAX as usize) as u32;
+            let e = if depth {
+                KernelError::new(
+                    ErrorKind::Range,
+                    "ERR_POOL_JSON_DEPTH",
+                    format!("JSON nesting deeper than {MAX_DEPTH} at line {line} column {column}"),
+                )
+            } else {
+                let unit = if utf16 { "position" } else { "byte" };
+                KernelError::new(
+                    ErrorKind::Syntax,
+                    "ERR_POOL_JSON_SYNTAX",
+                    format!("Invalid JSON at line {line} column {column} ({unit} {position})"),
+                )
+            };
+            Err(e
+                .at(TextPos {
+                    line,
+                    column: Some(column),
+                    position: Some(position.into()),
+                })
+                .into())
         }
-    };
-    Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ok(s: &str) -> bool {
-        validate(s.as_bytes(), &CancelToken::never()).is_ok()
-    }
-    fn err_at(s: &[u8]) -> usize {
-        match validate(s, &CancelToken::never()) {
-            Err(Stop::Error { at, .. }) => at,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn accepts_what_json_parse_accepts() {
-        for s in [
-            "1",
-            " -0.5e+10 ",
-            "\"\\uD800\"",
-            "[]",
-            "{}",
-            "[1,[2,{\"a\":[]}],\"x\"]",
-            "{\"__proto__\":1,\"a\":{\"b\":null}}",
-            "\t\r\n true",
-            "\"é\"",
-        ] {
-            assert!(ok(s), "{s}");
-        }
-    }
-
-    #[test]
-    fn rejects_the_rest() {
-        for s in [
-            "",
-            "[1,]",
-            "{\"a\":1,}",
-            "01",
-            "1.",
-            "-",
-            "NaN",
-            "[1 2]",
-            "\"\\x\"",
-            "\"\t\"",
-            "//",
-            "[",
-            "{\"a\"}",
-            "tru",
-            "1 2",
-            "\u{feff}1",
-            "{1:2}",
-            "[]]",
-            ".5",
-            "1e",
-        ] {
-            assert!(!ok(s), "{s:?}");
-        }
-        assert!(!ok("\u{a0}1"));
-    }
-
-    #[test]
-    fn error_positions() {
-        assert_eq!(err_at(b"[1,]"), 3);
-        assert_eq!(err_at(b"{\"a\":1"), 6);
-        let packed = parse("[\n  1,\n  x]".as_bytes(), true, &CancelToken::never()).unwrap();
-        let w: Vec<u32> = packed
-            .chunks(4)
-            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        assert_eq!(w, vec![1, 9, 3, 3]);
-        let packed = parse("\"é\" x".as_bytes(), true, &CancelToken::never()).unwrap();
-        assert_eq!(&packed[4..8], &4u32.to_le_bytes());
-    }
-
-    #[test]
-    fn deep_nesting_is_an_error_not_a_crash() {
-        let deep = "[".repeat(100_000);
-        match validate(deep.as_bytes(), &CancelToken::never()) {
-            Err(Stop::Error { at, depth: true }) => assert_eq!(at, MAX_DEPTH),
-            other => panic!("{other:?}"),
-        }
-        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(ok(&fine));
-    }
-
-    /// Validates `doc` in pieces of `target` bytes; returns the groups and the kind.
-    fn in_pieces(doc: &str, target: usize) -> (u32, Vec<(usize, usize)>) {
-        let t = CancelToken::never();
-        let mut piece = Piece {
-            target,
-            ..Piece::WHOLE
-        };
-        let mut groups = Vec::new();
-        loop {
-            let split = validate_piece(doc.as_bytes(), piece, &t).unwrap();
-            groups.extend(split.groups);
-            match split.next {
-                Some(next) => {
-                    assert!(next > piece.start);
-                    piece.start = next;
-                    piece.kind = split.kind;
-                }
-                None => return (split.kind, groups),
-            }
-        }
-    }
-
-    #[test]
-    fn pieces_find_the_same_groups_and_errors() {
-        let item = "{\"k\":\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvé😀\"}";
-        let n = 3 * WHOLE_LIMIT / item.len();
-        let arr = format!(" [ {} ] ", vec![item; n].join(" ,\n "));
-        let obj = format!(
-            "{{{}}}",
-            (0..n)
-                .map(|i| format!("\"k{i}\" : {item}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        for doc in [&arr, &obj] {
-            let whole = validate(doc.as_bytes(), &CancelToken::never()).unwrap();
-            assert!(whole.groups.len() > 4);
-            for target in [0, 1, GROUP_BYTES, 3 * GROUP_BYTES] {
-                assert_eq!(in_pieces(doc, target), (whole.kind, whole.groups.clone()));
-            }
-            // Offsets in UTF-16 units carry over from piece to piece.
-            let t = CancelToken::never();
-            let words = |p: Vec<u8>| -> Vec<u32> {
-                p.chunks(4)
-                    .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                    .collect()
-            };
-            let all = words(parse(doc.as_bytes(), true, &t).unwrap());
-            let (mut piece, mut units, mut got) = (
-                Piece {
-                    target: GROUP_BYTES,
-                    ..Piece::WHOLE
-                },
-                0,
-                vec![],
-            );
-            loop {
-                let w = words(parse_piece(doc.as_bytes(), true, piece, units, &t).unwrap());
-                got.extend_from_slice(&w[4..]);
-                if w[2] == 0 {
-                    break;
-                }
-                (piece.start, piece.kind, units) = (w[2] as usize, w[1], w[3] as usize);
-            }
-            assert_eq!(got, all[4..]);
-        }
-        // An error in a later piece is reported where it is in the whole text.
-        let bad = format!("{}, 1,]", &arr[..arr.len() - 3]);
-        let at = bad.len() - 1;
-        let mut piece = Piece {
-            target: GROUP_BYTES,
-            ..Piece::WHOLE
-        };
-        loop {
-            match validate_piece(bad.as_bytes(), piece, &CancelToken::never()) {
-                Ok(split) => {
-                    piece.start = split.next.unwrap();
-                    piece.kind = split.kind;
-                }
-                Err(e) => {
-                    assert!(piece.start > 0);
-                    assert_eq!(e, Stop::Error { at, depth: false });
-                    break;
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn splits_large_arrays_and_objects() {
-        let item = "{\"k\":\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\"}";
-        let n = 2 * WHOLE_LIMIT / item.len();
-        let doc = format!("[ {} ]", vec![item; n].join(" , "));
-        let split = validate(doc.as_bytes(), &CancelToken::never()).unwrap();
-        assert_eq!(split.kind, 1);
-        assert!(split.groups.len() > 2);
-        let mut count = 0;
-        for (a, b) in &split.groups {
-            let part = format!("[{}]", &doc[*a..*b]);
-            let v: serde_json::Value = serde_json::from_str(&part).unwrap();
-            count += v.as_array().unwrap().len();
-        }
-        assert_eq!(count, n);
-        let obj = format!(
-            "{{{}}}",
-            (0..n)
-                .map(|i| format!("\"k{i}\" : {item}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let split = validate(obj.as_bytes(), &CancelToken::never()).unwrap();
-        assert_eq!(split.kind, 2);
-        let mut count = 0;
-        for (a, b) in &split.groups {
-            let part = format!("{{{}}}", &obj[*a..*b]);
-            let v: serde_json::Value = serde_json::from_str(&part).unwrap();
-            count += v.as_object().unwrap().len();
-        }
-        assert_eq!(count, n);
-    }
-}
+mod tests;
