@@ -1,10 +1,11 @@
 'use strict'
-// The public API: a thin EventEmitter wrapper over the native entry points in binding.js.
+// The public API: a thin EventEmitter wrapper over the native entry points in binding.js
+// (loaded through lib/native.js, which explains a missing binary).
 // Everything per task happens in Rust; this file validates options, maps kernel names to ids
 // and wires AbortSignals, keeping the no-options path a single native call.
 
 const { EventEmitter } = require('node:events')
-const native = require('./binding.js')
+const native = require('./lib/native.js')
 const csv = require('./lib/csv.js')
 const json = require('./lib/json.js')
 

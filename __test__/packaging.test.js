@@ -51,7 +51,7 @@ describe('the main tarball', () => {
   it('holds the public JS, its types and helpers, and nothing else', () => {
     assert.deepEqual(files, [
       'README.md', 'binding.d.ts', 'binding.js', 'index.d.ts', 'index.js', 'index.mjs',
-      'lib/csv.js', 'lib/json.js', 'lib/text.js', 'package.json',
+      'lib/csv.js', 'lib/json.js', 'lib/native.js', 'lib/text.js', 'package.json',
       'prometheus.d.ts', 'prometheus.js', 'prometheus.mjs',
     ])
   })
