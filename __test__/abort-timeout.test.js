@@ -62,7 +62,7 @@ describe('AbortSignal', () => {
   it('a running task is stopped cooperatively; the thread takes the next task', () => withPool({ threads: 1 }, async (pool) => {
     const ac = new AbortController()
     const p = settled(pool.run('fib', LONG, { signal: ac.signal }))
-    await waitFor(() => pool.running === 1, 5000, 'task running')
+    await waitFor(() => pool.running === 1, 'task running')
     const next = pool.run('fib', 21) // queued behind the long task
     const t0 = Date.now()
     ac.abort('because')
@@ -83,7 +83,7 @@ describe('AbortSignal', () => {
     ac.signal.addEventListener('abort', () => calls.push('listener'))
     const p = settled(pool.run('fib', LONG, { signal: ac.signal }))
     const q = settled(pool.run('fib', LONG, { signal: ac.signal })) // queued, same signal
-    await waitFor(() => pool.running === 1, 5000, 'task running')
+    await waitFor(() => pool.running === 1, 'task running')
     ac.abort()
     const [r1, r2] = await Promise.all([p, q])
     assertAbortError(r1.error, ac.signal)
@@ -106,7 +106,7 @@ describe('AbortSignal', () => {
   it('one signal shared by many tasks cancels all of them', () => withPool({ threads: 2 }, async (pool) => {
     const ac = new AbortController()
     const tasks = Array.from({ length: 20 }, () => settled(pool.run('fib', LONG, { signal: ac.signal })))
-    await waitFor(() => pool.running === 2, 5000, 'threads running')
+    await waitFor(() => pool.running === 2, 'threads running')
     const t0 = Date.now()
     ac.abort()
     const rs = await Promise.all(tasks)
@@ -128,14 +128,14 @@ describe('AbortSignal', () => {
     it('aborting a running batch rejects it and stops its kernels', () => withPool({ threads: 2 }, async (pool) => {
       const ac = new AbortController()
       const p = settled(pool.runBatch('fib', [LONG, LONG, LONG, 5], { signal: ac.signal }))
-      await waitFor(() => pool.running === 2, 5000, 'batch running')
+      await waitFor(() => pool.running === 2, 'batch running')
       const t0 = Date.now()
       ac.abort(new Error('stop batch'))
       const r = await p
       assert.equal(r.ok, false)
       assertAbortError(r.error, ac.signal)
       await assertThreadFreed(pool, t0)
-      await waitFor(() => pool.running === 0 && pool.queueSize === 0, 2000, 'batch gone')
+      await waitFor(() => pool.running === 0 && pool.queueSize === 0, 'batch gone')
     }))
 
     it('aborting a queued batch removes all its tasks', () => withPool({ threads: 1 }, async (pool) => {
@@ -216,7 +216,7 @@ describe('timeout', () => {
     const ac = new AbortController()
     await rejectsWith(pool.run('fib', LONG, { timeout: 50, signal: ac.signal }), Error, 'ERR_POOL_TIMEOUT')
     const p = pool.run('fib', LONG, { timeout: 60_000, signal: ac.signal })
-    await waitFor(() => pool.running === 1, 5000, 'task running')
+    await waitFor(() => pool.running === 1, 'task running')
     ac.abort()
     assertAbortError(await rejectsWith(p, Error, 'ABORT_ERR'), ac.signal)
   }))

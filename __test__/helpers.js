@@ -47,8 +47,12 @@ function noSyncThrow(fn, what) {
   return out
 }
 
-/** Polls `cond` every few ms until it is true; fails after `ms`. */
-async function waitFor(cond, ms = 5000, what = 'condition') {
+/**
+ * Polls `cond` every few ms until it is true; fails after `ms`. The limit only tells a condition
+ * that never comes from a slow one, so it is long: a loaded 2-core machine can stall the test
+ * process for seconds.
+ */
+async function waitFor(cond, what = 'condition', ms = 30_000) {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
@@ -84,7 +88,7 @@ async function occupy(pool, n = BLOCKER, options = undefined) {
   const blockers = []
   for (let i = 0; i < pool.threads; i++) blockers.push(pool.run('fib', n, options))
   for (const b of blockers) b.catch(() => {})
-  await waitFor(() => pool.running === pool.threads, 5000, 'all threads running')
+  await waitFor(() => pool.running === pool.threads, 'all threads running')
   return blockers
 }
 
