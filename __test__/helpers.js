@@ -93,22 +93,23 @@ async function occupy(pool, n = BLOCKER, options = undefined) {
 }
 
 /**
- * A yardstick for "at once" that slows down with the machine: fib(LONG - 2) run to completion on a
- * pool of its own, started now. It needs about 40% of the CPU time of the fib(LONG) a test
- * stops, so a stopped kernel frees its thread long before the yardstick finishes, quiet machine
- * or loaded (both sides slow down alike), while a kernel that kept running could not. A fixed
+ * A yardstick for "at once" that slows down with the machine: `kernel(input)` run to completion
+ * on a pool of its own, started now. By default fib(LONG - 2): about 40% of the CPU time of the
+ * fib(LONG) a test stops, so a stopped kernel frees its thread long before the yardstick
+ * finishes, quiet machine or loaded (both sides slow down alike), while a kernel that kept
+ * running could not. (Another kernel: give it about half the work of the one stopped.) A fixed
  * number of milliseconds would be either too tight under load or too loose to prove anything.
  */
-function yardstick() {
+function yardstick(kernel = 'fib', input = LONG - 2) {
   const pool = new WorkerPool({ threads: 1 })
   const state = { done: false }
-  pool.run('fib', LONG - 2).then(() => { state.done = true }, () => {}) // destroyed when done with
+  pool.run(kernel, input).then(() => { state.done = true }, () => {}) // destroyed when done with
   return {
     /** Awaits `promise` and asserts it settled before the yardstick finished; stops the yardstick. */
     async before(promise, what) {
       try {
         const value = await promise
-        assert.equal(state.done, false, `${what} only after a fib(${LONG - 2}) started at the same time had finished`)
+        assert.equal(state.done, false, `${what} only after a ${kernel} task started at the same time had finished`)
         return value
       } finally {
         await pool.destroy()
