@@ -1,5 +1,6 @@
 'use strict'
-// The public API: a thin EventEmitter wrapper over the native entry points in binding.js.
+// The public API: a thin EventEmitter wrapper over the native entry points in binding.js
+// (loaded through lib/native.js, which explains a missing binary).
 // Everything per task happens in Rust; this file validates options, maps kernel names to ids
 // and wires AbortSignals, keeping the no-options path a single native call.
 

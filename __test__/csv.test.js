@@ -225,7 +225,13 @@ describe('csv.parse', () => {
     it('rejects with ABORT_ERR when aborted while the worker parses', async () => {
       const ac = new AbortController()
       const p = pool.run('csv.parse', big, { signal: ac.signal })
-      setTimeout(() => ac.abort(), 1)
+      // Abort as soon as a worker has it: checked on every turn of the loop (setImmediate; a
+      // timer can fire after the whole parse on a busy machine). The pieces are submitted from
+      // the loop, so a synchronous spin here would never see one start.
+      await new Promise(function check(resolve) {
+        if (pool.running > 0) resolve(); else setImmediate(check, resolve)
+      })
+      ac.abort()
       await rejectsWith(p, Error, 'ABORT_ERR')
     })
 
@@ -234,11 +240,10 @@ describe('csv.parse', () => {
       const before = pool.completed
       const p = pool.run('csv.parse', Buffer.from(big), { signal: ac.signal })
       // Abort as soon as the worker has parsed the first piece: the rows are being built on
-      // the event loop then (later pieces may still be parsed meanwhile).
-      await new Promise((resolve) => {
-        const iv = setInterval(() => {
-          if (pool.completed > before) { clearInterval(iv); ac.abort(); resolve() }
-        }, 0)
+      // the event loop then, in slices (later pieces may still be parsed meanwhile). Checked
+      // on every turn of the loop (setImmediate), so no slice can pass unseen.
+      await new Promise(function check(resolve) {
+        if (pool.completed > before) { ac.abort(); resolve() } else setImmediate(check, resolve)
       })
       await rejectsWith(p, Error, 'ABORT_ERR')
     })

@@ -5,7 +5,12 @@ const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
 const { once } = require('node:events')
 const { WorkerPool } = require('..')
-const { BLOCKER, LONG, fib, rejectsWith, sleep, withPool, occupy, runFixture, describeRun } = require('./helpers.js')
+const { BLOCKER, LONG, fib, rejectsWith, sleep, withPool, occupy, waitFor, runFixture, describeRun } = require('./helpers.js')
+
+// Events a test expects are awaited. That one does NOT come can only be shown by waiting a
+// while and looking: these `sleep`s are such windows. A slow machine makes them less likely to
+// catch a stray event, never makes them fail a correct pool.
+const QUIET_MS = 50
 
 describe("'drain'", () => {
   it('await once(pool, "drain") resolves when nothing is queued or running', () => withPool({ threads: 2 }, async (pool) => {
@@ -21,13 +26,15 @@ describe("'drain'", () => {
   it('fires again for each later burst, and not while idle', () => withPool({ threads: 1 }, async (pool) => {
     let drains = 0
     pool.on('drain', () => drains++)
+    let drained = once(pool, 'drain')
     await pool.run('fib', 10)
-    await sleep(20)
+    await drained
     assert.equal(drains, 1)
+    drained = once(pool, 'drain')
     await Promise.all([pool.run('fib', 10), pool.run('fib', 11)])
-    await sleep(20)
+    await drained
     assert.equal(drains, 2)
-    await sleep(50)
+    await sleep(QUIET_MS)
     assert.equal(drains, 2, 'an idle pool stays quiet')
   }))
 
@@ -35,22 +42,24 @@ describe("'drain'", () => {
     let early = 0
     const listener = () => early++
     pool.on('drain', listener)
+    let drained = once(pool, 'drain')
     await pool.run('fib', 10)
-    await sleep(10)
+    await drained
     assert.equal(early, 1)
     pool.removeAllListeners()
     assert.deepEqual(pool.eventNames(), [], 'the pool keeps no internal listeners')
     let late = 0
-    pool.once('drain', () => late++)
+    drained = new Promise((resolve) => pool.once('drain', () => { late++; resolve() }))
     await pool.run('fib', 10)
-    await sleep(10)
+    await drained
     assert.deepEqual([early, late], [1, 1])
     await pool.run('fib', 10) // nobody listens now
-    await sleep(10)
+    await sleep(QUIET_MS)
     assert.deepEqual([early, late], [1, 1])
     pool.prependListener('drain', listener)
+    drained = once(pool, 'drain')
     await pool.run('fib', 10)
-    await sleep(10)
+    await drained
     assert.deepEqual([early, late], [2, 1])
   }))
 
@@ -58,10 +67,11 @@ describe("'drain'", () => {
     const pool = new WorkerPool({ threads: 1 })
     let drains = 0
     pool.on('drain', () => drains++)
+    const drained = once(pool, 'drain')
     await pool.run('fib', 10)
-    await sleep(10)
+    await drained
     await pool.close()
-    await sleep(10)
+    await sleep(QUIET_MS)
     assert.equal(drains, 1)
   })
 })
@@ -81,8 +91,9 @@ describe("'queue-full' and needsDrain", () => {
     assert.equal(pool.needsDrain, false)
     queued.push(pool.run('fib', 6))
     assert.equal(pool.needsDrain, true)
+    const full = once(pool, 'queue-full')
     await rejectsWith(pool.run('sha256', 'x'), Error, 'ERR_POOL_QUEUE_FULL')
-    await sleep(0)
+    await full
     assert.deepEqual(seen, [{ kernel: 'sha256' }])
     await once(pool, 'drain')
     assert.equal(pool.needsDrain, false)
@@ -104,7 +115,7 @@ describe("'metrics'", () => {
     await pool.close()
     let after = 0
     pool.on('metrics', () => after++)
-    await sleep(50)
+    await sleep(QUIET_MS) // 5 intervals
     assert.equal(after, 0)
   })
 
@@ -133,7 +144,7 @@ describe("'close'", () => {
     await pool.close()
     await pool.close()
     await pool.destroy()
-    await sleep(10)
+    await sleep(QUIET_MS)
     assert.deepEqual(seen, [{ threads: 0, result: fib(25) }], 'once, with every thread gone and the task settled')
     await p
   })
@@ -187,7 +198,7 @@ describe('retries', () => {
     await rejectsWith(pool.run('bcrypt.verify', { password: 'x', hash: 'nope' }), Error, 'ERR_INVALID_ARG_VALUE')
     const ac = new AbortController()
     const p = pool.run('fib', LONG, { signal: ac.signal })
-    await sleep(20)
+    await waitFor(() => pool.running === 1, 'task running') // a running task, not a queued one
     ac.abort()
     await rejectsWith(p, Error, 'ABORT_ERR')
     assert.equal(pool.stats().retried, 0)

@@ -13,25 +13,52 @@ const Papa = require('papaparse')
 
 const SERVER = path.join(__dirname, '..', 'examples', 'express', 'server.js')
 
-/** Starts the server; resolves with { child, base, exited } once it printed its port. */
+/** The lines NODE_DEBUG=example adds to the server's stderr. */
+const DEBUG_LINE = /^EXAMPLE \d+: .*\n/gm
+
+/**
+ * Starts the server with NODE_DEBUG=example; resolves with { child, base, exited, accepted, line }
+ * once it printed its port. `accepted(re)` resolves once the server logged, after the call, that
+ * it received a request whose "METHOD /path" matches `re` (call it in the tick that sent the
+ * request: no output can arrive in between); `exited` gives the stderr without those lines.
+ */
 function start(mode) {
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, MODE: mode, PORT: '0', THREADS: '2' },
+    env: { ...process.env, MODE: mode, PORT: '0', THREADS: '2', NODE_DEBUG: 'example' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
-  child.stderr.on('data', (d) => { stderr += d })
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })))
+  const waiters = []
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d
+    for (const w of waiters.slice()) {
+      if (w.test()) waiters.splice(waiters.indexOf(w), 1)
+    }
+  })
+  const accepted = (re) => new Promise((resolve, reject) => {
+    const from = stderr.length // earlier tests' requests do not count
+    const test = () => {
+      const seen = [...stderr.slice(from).matchAll(/^EXAMPLE \d+: accepted (.*)$/gm)].some((m) => re.test(m[1]))
+      if (seen) resolve()
+      return seen
+    }
+    if (!test()) waiters.push({ test, reject })
+  })
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    for (const w of waiters) w.reject(new Error(`server (${mode}) exited before it logged the request: ${stderr}`))
+    resolve({ code, signal, stderr: stderr.replace(DEBUG_LINE, '') })
+  }))
   return new Promise((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`server (${mode}) did not start: ${stderr}`)), 10_000)
+    // Only a guard against a server that never starts: far above a loaded machine's start-up.
+    const timer = setTimeout(() => reject(new Error(`server (${mode}) did not start: ${stderr}`)), 60_000)
     child.stdout.on('data', (d) => {
       out += d
       const nl = out.indexOf('\n')
       if (nl === -1) return
       clearTimeout(timer)
       const line = JSON.parse(out.slice(0, nl))
-      resolve({ child, base: `http://127.0.0.1:${line.listening}`, exited, line })
+      resolve({ child, base: `http://127.0.0.1:${line.listening}`, exited, accepted, line })
     })
     child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}: ${stderr}`)))
   })
@@ -140,7 +167,10 @@ for (const mode of ['pool', 'inline', 'piscina']) {
     it('SIGTERM finishes the request in flight, then exits 0', async () => {
       // Cost 12 keeps the request running for a few hundred ms after the signal.
       const inFlight = post(server.base, '/password', { password: 'last one', cost: 12 })
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      inFlight.catch(() => {}) // awaited below
+      // Signal once the server has the request: before that it may still be in the listen
+      // backlog, which SIGTERM closes.
+      await server.accepted(/^POST \/password$/)
       server.child.kill('SIGTERM')
       const res = await inFlight
       assert.equal(res.status, 200)

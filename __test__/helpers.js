@@ -47,8 +47,12 @@ function noSyncThrow(fn, what) {
   return out
 }
 
-/** Polls `cond` every few ms until it is true; fails after `ms`. */
-async function waitFor(cond, ms = 5000, what = 'condition') {
+/**
+ * Polls `cond` every few ms until it is true; fails after `ms`. The limit only tells a condition
+ * that never comes from a slow one, so it is long: a loaded 2-core machine can stall the test
+ * process for seconds.
+ */
+async function waitFor(cond, what = 'condition', ms = 30_000) {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
@@ -84,8 +88,34 @@ async function occupy(pool, n = BLOCKER, options = undefined) {
   const blockers = []
   for (let i = 0; i < pool.threads; i++) blockers.push(pool.run('fib', n, options))
   for (const b of blockers) b.catch(() => {})
-  await waitFor(() => pool.running === pool.threads, 5000, 'all threads running')
+  await waitFor(() => pool.running === pool.threads, 'all threads running')
   return blockers
+}
+
+/**
+ * A yardstick for "at once" that slows down with the machine: `kernel(input)` run to completion
+ * on a pool of its own, started now. By default fib(LONG - 2): about 40% of the CPU time of the
+ * fib(LONG) a test stops, so a stopped kernel frees its thread long before the yardstick
+ * finishes, quiet machine or loaded (both sides slow down alike), while a kernel that kept
+ * running could not. (Another kernel: give it about half the work of the one stopped.) A fixed
+ * number of milliseconds would be either too tight under load or too loose to prove anything.
+ */
+function yardstick(kernel = 'fib', input = LONG - 2) {
+  const pool = new WorkerPool({ threads: 1 })
+  const state = { done: false }
+  pool.run(kernel, input).then(() => { state.done = true }, () => {}) // destroyed when done with
+  return {
+    /** Awaits `promise` and asserts it settled before the yardstick finished; stops the yardstick. */
+    async before(promise, what) {
+      try {
+        const value = await promise
+        assert.equal(state.done, false, `${what} only after a ${kernel} task started at the same time had finished`)
+        return value
+      } finally {
+        await pool.destroy()
+      }
+    },
+  }
 }
 
 const FIXTURES = path.join(__dirname, 'fixtures')
@@ -133,6 +163,7 @@ module.exports = {
   sleep,
   withPool,
   occupy,
+  yardstick,
   runFixture,
   describeRun,
 }

@@ -252,13 +252,14 @@ describe('abort', () => {
     const before = pool.completed
     const p = pool.run('json.parse', buf, { signal: ac.signal })
     // Abort once the worker has validated (the first piece of) the document, i.e. while the
-    // value is being built (later pieces may still be validated meanwhile).
+    // value is being built in slices (later pieces may still be validated meanwhile). Checked
+    // on every turn of the loop (setImmediate, not a timer), so no slice can pass unseen.
     let settled = false
-    setTimeout(function tick() {
+    setImmediate(function tick() {
       if (settled) return
-      if (pool.completed === before) return setTimeout(tick, 1)
+      if (pool.completed === before) return setImmediate(tick)
       ac.abort()
-    }, 0)
+    })
     const r = await settle(p)
     settled = true
     assert.ok(pool.completed > before, 'the worker part ran')

@@ -98,7 +98,7 @@ describe('maxQueue and counters', () => {
     await rejectsWith(pool.run('fib', 1), Error, 'ERR_POOL_QUEUE_FULL')
     assert.equal(pool.queueSize, 0)
     await blocker
-    await waitFor(() => pool.running === 0, 5000, 'thread idle')
+    await waitFor(() => pool.running === 0, 'thread idle')
     assert.equal(await pool.run('fib', 13), 233)
   }))
 

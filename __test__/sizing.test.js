@@ -67,7 +67,7 @@ describe('sizing options', () => {
   // Two blockers at once: the pool must grow to two threads to run them together.
   async function busyBoth(pool) {
     const blockers = [pool.run('fib', BLOCKER), pool.run('fib', BLOCKER)]
-    await waitFor(() => pool.running === 2, 5000, 'two tasks running')
+    await waitFor(() => pool.running === 2, 'two tasks running')
     assert.equal(pool.threads, 2)
     return Promise.all(blockers)
   }
@@ -75,7 +75,7 @@ describe('sizing options', () => {
   it('threads above minThreads retire after idleTimeout; the pool grows again later', () => withPool({ minThreads: 1, maxThreads: 2, idleTimeout: 50 }, async (pool) => {
     assert.equal(pool.threads, 1)
     await busyBoth(pool)
-    await waitFor(() => pool.threads === 1, 5000, 'the extra thread to retire')
+    await waitFor(() => pool.threads === 1, 'the extra thread to retire')
     const per = pool.stats().perThread
     assert.equal(per.filter((t) => t.alive).length, 1)
     assert.equal(per.length, 2, 'a retired slot keeps its counters')
@@ -102,7 +102,7 @@ describe('resize()', () => {
     pool.resize({ minThreads: 1, maxThreads: 1 })
     assert.equal(pool.maxThreads, 1)
     assert.deepEqual(await Promise.all(blockers), Array(3).fill(fib(BLOCKER)))
-    await waitFor(() => pool.threads === 1, 5000, 'shrink to 1 thread')
+    await waitFor(() => pool.threads === 1, 'shrink to 1 thread')
     const stats = pool.stats()
     assert.equal(stats.failed + stats.cancelled + stats.timedOut, 0)
     assert.equal(await pool.run('fib', 20), fib(20))

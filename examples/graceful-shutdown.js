@@ -7,9 +7,15 @@
 //   curl 'localhost:3000/hash?password=hunter2'   # bcrypt, cost 12 (~0.25 s of one thread)
 //   curl 'localhost:3000/fib?n=35'
 //   kill -TERM <pid>                              # in-flight requests still get their answer
+//   NODE_DEBUG=example node examples/graceful-shutdown.js   # also log each accepted request
 
 const http = require('node:http')
+const { debuglog } = require('node:util')
 const { WorkerPool } = require('..')
+
+// Silent unless NODE_DEBUG=example: one stderr line per accepted request (the example's test
+// waits for these before it sends SIGTERM).
+const debug = debuglog('example')
 
 const pool = new WorkerPool({ maxQueue: 1000 })
 let inFlight = 0
@@ -45,15 +51,19 @@ const server = http.createServer((req, res) => {
     if (res.headersSent) res.end()
     else reply(res, status, `${err.code ?? 'error'}: ${err.message}`)
   })
+  // handle() has queued its pool task by now (run() is called before its first await).
+  debug('accepted %s %s; %d request(s) in flight', req.method, req.url, inFlight)
 })
 
 async function shutdown(signal) {
   if (shuttingDown) return
   shuttingDown = true
-  console.log(`${signal}: stop accepting; ${inFlight} request(s) in flight, ${pool.running} task(s) running, ${pool.queueSize} queued`)
-  // 1. No new connections; idle keep-alive sockets are closed now.
+  const state = `${inFlight} request(s) in flight, ${pool.running} task(s) running, ${pool.queueSize} queued`
+  // 1. No new connections (the listening socket is closed when server.close() returns); idle
+  //    keep-alive sockets are closed now.
   const closed = new Promise((resolve) => server.close(resolve))
   server.closeIdleConnections()
+  console.log(`${signal}: stopped accepting; ${state}`)
   // 2. Queued and running tasks finish (their responses are written as they settle); the pool
   //    then refuses new work and its threads exit.
   await pool.close()

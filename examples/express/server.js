@@ -9,10 +9,12 @@
 // Environment: MODE (or POOL_MODE; default pool), PORT (default 3000; 0 = any free port),
 // HOST (default 127.0.0.1), THREADS (pool threads = piscina threads; default: available
 // parallelism), NICE (niceIncrement of pool and piscina threads; default 10, 0 to disable). Once listening it prints one JSON line, {"listening":port,"mode":…,"threads":…}.
+// NODE_DEBUG=example also logs each request as it arrives, to stderr.
 // The three modes answer every request identically (same JSON, same status codes); only where
 // the work runs differs.
 
 const os = require('node:os')
+const { debuglog } = require('node:util')
 const express = require('express')
 const work = require('./work.js')
 
@@ -143,6 +145,15 @@ function clientGone(res) {
 const app = express()
 app.disable('x-powered-by')
 app.set('etag', false) // API answers; no point hashing every response body on the event loop
+// NODE_DEBUG=example: one stderr line per request the server received (its test waits for one
+// before it sends SIGTERM). Not installed otherwise, so benchmarks pay nothing for it.
+const debug = debuglog('example')
+if (debug.enabled) {
+  app.use((req, res, next) => {
+    debug('accepted %s %s', req.method, req.url)
+    next()
+  })
+}
 const raw = express.raw({ type: () => true, limit: '50mb' })
 const json = express.json({ type: () => true, limit: '16kb' })
 
