@@ -151,3 +151,18 @@ test('close({ force: true }) moves running jobs back to waiting at once; another
   t.after(async () => { await client.close({ force: true }); await b.close(); await poolB.close(); await queue.close() })
   assert.equal(await p, 2178309)
 })
+
+test('without bullmq installed the factories throw ERR_POOL_BULLMQ_MISSING', async () => {
+  const { execFileSync } = require('node:child_process')
+  // A child whose resolver cannot find 'bullmq', as in an app that did not install it.
+  const script = `
+    const Module = require('node:module')
+    const orig = Module._resolveFilename
+    Module._resolveFilename = function (req, ...rest) {
+      if (req === 'bullmq') { const e = new Error("Cannot find module 'bullmq'"); e.code = 'MODULE_NOT_FOUND'; throw e }
+      return orig.call(this, req, ...rest)
+    }
+    const b = require(${JSON.stringify(require.resolve('../../bullmq.js'))})
+    try { b.createClient('q', { connection: {} }) } catch (e) { process.stdout.write(e.code) }`
+  assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }), 'ERR_POOL_BULLMQ_MISSING')
+})
