@@ -109,8 +109,8 @@ test('cancel while queued removes the job; while running aborts it on the worker
   // wait until the second job is in Redis, waiting
   await until(client.events, 'added', async () => ['waiting', 'prioritized'].includes(await queue.getJobState('queued-one')))
   queued.abort()
-  await assert.rejects(p2, { code: 'ABORT_ERR' })
-  assert.equal(await queue.getJob('queued-one'), undefined)
+  await assert.rejects(p2, { code: 'ABORT_ERR' }) // at once; the removal from Redis follows
+  await until(client.events, 'removed', async () => (await queue.getJob('queued-one')) === undefined)
   const failed = once(worker, 'failed')
   running.abort()
   await assert.rejects(p1, { code: 'ABORT_ERR' })
