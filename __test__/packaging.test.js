@@ -50,8 +50,9 @@ describe('the main tarball', () => {
 
   it('holds the public JS, its types and helpers, and nothing else', () => {
     assert.deepEqual(files, [
-      'README.md', 'binding.d.ts', 'binding.js', 'index.d.ts', 'index.js', 'index.mjs',
-      'lib/csv.js', 'lib/json.js', 'lib/native.js', 'lib/text.js', 'package.json',
+      'README.md', 'binding.d.ts', 'binding.js', 'bullmq.d.ts', 'bullmq.js', 'bullmq.mjs',
+      'index.d.ts', 'index.js', 'index.mjs', 'lib/bullmq.js', 'lib/csv.js', 'lib/envelope.js',
+      'lib/json.js', 'lib/native.js', 'lib/text.js', 'package.json',
       'prometheus.d.ts', 'prometheus.js', 'prometheus.mjs',
     ])
   })

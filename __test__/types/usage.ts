@@ -186,3 +186,16 @@ function prometheus(pool: WorkerPool) {
 }
 
 export { kernels, options, events, errors, disposal, prometheus }
+
+// pool/bullmq
+import { createClient, createWorker, createProcessor, toBullPriority } from 'pool/bullmq'
+{
+  const p = new WorkerPool()
+  const processor = createProcessor(p, { timeout: 1000, kernels: ['sha256'] })
+  const n: number = processor.length
+  const w = createWorker('q', p, { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 2 })
+  const c = createClient('q', { connection: { host: '127.0.0.1', port: 6379 } })
+  const digest: Promise<Buffer> = c.run('sha256', Buffer.from('x'), { priority: 5, attempts: 3, signal: AbortSignal.timeout(10) })
+  const bp: number = toBullPriority(10)
+  void [n, w.close({ force: true, graceMs: 100 }), c.close(), digest, bp]
+}
