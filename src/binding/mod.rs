@@ -1,6 +1,6 @@
 //! The only module that touches Node-API, and the only one with `unsafe`.
 //!
-//! Exports (typed in `lib/native.d.ts` and the generated `lib/binding.d.ts`):
+//! Exports (typed in `lib/internal/native.d.ts` and the generated `binding.d.ts`):
 //! - `run`, `runBatch`, `cancel`: the per-task entry points, registered as plain
 //!   `napi_create_function` callbacks (see `bench/entry-cost.js`: a `#[napi]` function pays
 //!   for napi-derive's argument handling on every call, a large share of the per-task budget);

@@ -13,7 +13,7 @@ const { spawn, execFileSync } = require('node:child_process')
 const { once } = require('node:events')
 const readline = require('node:readline')
 const { Queue, QueueEvents } = require('bullmq')
-const { encode } = require('../lib/envelope.js')
+const { encode } = require('../lib/internal/envelope.js')
 const { startRedis } = require('../scripts/redis.js')
 
 const ROUNDS = Number(process.env.ROUNDS ?? 2)

@@ -3,7 +3,7 @@
 // crypto for sha256, the native `bcrypt` package for bcrypt. Data is the pool/bullmq job shape.
 const crypto = require('node:crypto')
 const bcrypt = require('bcrypt')
-const { decode, encode } = require('../../lib/envelope.js')
+const { decode, encode } = require('../../lib/internal/envelope.js')
 
 module.exports = async function work(job) {
   const { kernel, input } = decode(job.data)

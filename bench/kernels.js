@@ -6,7 +6,7 @@
 // busy machine affects all contenders alike: compare ratios within one run, not absolute numbers
 // across runs.
 //
-//   node benches/kernels.js [--threads N] [--reps N] [--quick] [--json path]
+//   node bench/kernels.js [--threads N] [--reps N] [--quick] [--json path]
 //
 // Workloads (all pool tasks are submitted at once with run(), one task per input):
 //   1. sha256 of B buffers of 4 MiB: pool, crypto.createHash (main thread), crypto.subtle.digest,
@@ -99,7 +99,7 @@ function packageVersion(name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Statistics and timing (same conventions as benches/overhead.js)
+// Statistics and timing (same conventions as bench/overhead.js)
 
 
 

@@ -3,7 +3,7 @@
 // same run, same thread count. Absolute timings on small VMs are noisy, so every comparison is
 // made between contenders measured interleaved in the same run, and reported as a median + ratio.
 //
-//   node benches/overhead.js [--threads N] [--reps N] [--quick] [--json path]
+//   node bench/overhead.js [--threads N] [--reps N] [--quick] [--json path]
 //
 // Measured (warm-up rep first, then --reps reps, median reported):
 //   1. throughput: N trivial tasks submitted at once (Promise.all of run('echo', i))

@@ -1,7 +1,7 @@
 'use strict'
 // json.parse vs JSON.parse on the main thread, on a ~20 MB document (an array of records), one
 // process: wall time and event-loop delay (max, p99) while each parses.
-// `node benches/json.js [records]`.
+// `node bench/json.js [records]`.
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks')
 const { WorkerPool } = require('..')
 

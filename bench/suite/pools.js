@@ -4,7 +4,7 @@
 //   { name, run(task, arg, transferList?) -> Promise, close() -> Promise }
 const path = require('node:path')
 
-const WORKERS = path.join(__dirname, 'workers')
+const WORKERS = path.join(__dirname, '..', 'workers')
 const TASKS = path.join(WORKERS, 'tasks.js')
 const JS_POOLS = ['piscina', 'tinypool', 'workerpool', 'poolifier']
 

@@ -13,7 +13,7 @@ let worker
 let pool
 if (contender === 'pool') {
   const { WorkerPool } = require('../..')
-  const { createWorker } = require('../../bullmq.js')
+  const { createWorker } = require('../../lib/bullmq.js')
   pool = new WorkerPool({ threads: concurrency })
   worker = createWorker(queueName, pool, { connection, concurrency })
 } else if (contender === 'inline') {

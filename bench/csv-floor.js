@@ -3,7 +3,7 @@
 // and row arrays csv.parse (and papaparse) must return, with every offset precomputed and the
 // text already decoded, i.e. no parsing at all. One process, interleaved reps, median and
 // spread. If papaparse / floor is below 1.5, no design that builds the rows on the JS thread
-// can reach 1.5x papaparse. `node benches/csv-floor.js [rows] [reps]`.
+// can reach 1.5x papaparse. `node bench/csv-floor.js [rows] [reps]`.
 const { performance } = require('node:perf_hooks')
 const Papa = require('papaparse')
 const { median, spread, gc } = require('./lib.js')

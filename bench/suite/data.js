@@ -1,6 +1,6 @@
 'use strict'
 // Deterministic inputs, generated in each child process (untimed). The CSV and JSON documents are
-// the ones benches/csv.js and benches/json.js use, so the numbers relate.
+// the ones bench/csv.js and bench/json.js use, so the numbers relate.
 const crypto = require('node:crypto')
 
 const MiB = 1024 * 1024

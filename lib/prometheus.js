@@ -48,7 +48,7 @@ const SUMMARIES = [
 ]
 const QUANTILES = [[0.5, 'p50'], [0.9, 'p90'], [0.99, 'p99'], [1, 'max']]
 
-const { codeError } = require('./lib/errors.js')
+const { codeError } = require('./internal/errors.js')
 
 function loadPromClient() {
   try {

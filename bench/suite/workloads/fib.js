@@ -3,7 +3,7 @@
 // recursion (the JS pools and the main thread in JS, `pool` in Rust: what each user would run).
 const { createPool, check } = require('../harness')
 const { createJsPool, JS_POOLS } = require('../pools')
-const tasks = require('../workers/tasks')
+const tasks = require('../../workers/tasks')
 
 const FIB_30 = 832040
 

@@ -2,7 +2,7 @@
 // A real server under load: examples/express/server.js in its three modes (pool, inline,
 // piscina; same thread count for pool and piscina), driven by autocannon over HTTP on 127.0.0.1.
 //
-//   node benches/server.js [--duration s] [--warmup s] [--quick] [--only pool,piscina]
+//   node bench/server.js [--duration s] [--warmup s] [--quick] [--only pool,piscina]
 //                          [--workloads password,import,hash] [--threads N] [--json path]
 //
 // For each heavy workload and each mode (modes interleaved per workload, all servers started
@@ -189,7 +189,7 @@ function table(header, rows) {
 
 async function main() {
   const date = new Date().toISOString().slice(0, 10)
-  const jsonPath = args.json ?? path.join(__dirname, '..', 'bench', 'results', `server-${date}.json`)
+  const jsonPath = args.json ?? path.join(__dirname, 'results', `server-${date}.json`)
   console.log(`# bench:server — Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ` +
     `loadavg ${os.loadavg()[0].toFixed(2)}`)
   console.log(`threads ${THREADS} (pool = piscina), heavy: ${HEAVY_CONNECTIONS} connections, ` +

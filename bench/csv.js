@@ -1,6 +1,6 @@
 'use strict'
 // csv.parse vs papaparse (and csv-parse/sync if installed) on a ~20 MB document, one process:
-// wall time and event-loop delay (max, p99) while each parses. `node benches/csv.js [rows]`.
+// wall time and event-loop delay (max, p99) while each parses. `node bench/csv.js [rows]`.
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks')
 const Papa = require('papaparse')
 const { WorkerPool } = require('..')

@@ -6,7 +6,7 @@
 // RSS of one contender never leak into the next. Writes bench/results/<date>.json and .md and one
 // SVG chart per workload at bench/charts/<workload>.svg.
 //
-//   node benches/suite.js [--quick] [--only w1,w2] [--threads N] [--reps N] [--warmup N]
+//   node bench/suite.js [--quick] [--only w1,w2] [--threads N] [--reps N] [--warmup N]
 //                         [--no-write] [--charts] [--out DIR]
 //
 //   --quick     fewer reps and smaller sizes (< 2 min); writes bench/results/quick-<date>.*, and

@@ -5,10 +5,10 @@
 // and wires AbortSignals, keeping the no-options path a single native call.
 
 const { EventEmitter } = require('node:events')
-const native = require('./lib/native.js')
-const csv = require('./lib/csv.js')
-const json = require('./lib/json.js')
-const { AbortError, abortError, codeError, typeName, invalidType, outOfRange, poolClosed } = require('./lib/errors.js')
+const native = require('./internal/native.js')
+const csv = require('./internal/csv.js')
+const json = require('./internal/json.js')
+const { AbortError, abortError, codeError, typeName, invalidType, outOfRange, poolClosed } = require('./internal/errors.js')
 
 const KERNEL_IDS = new Map(native.kernelNames().map((name, id) => [name, id]))
 const PUBLIC_KERNELS = Object.freeze(native.kernelNames().filter((n) => !n.startsWith('__')))
