@@ -788,14 +788,17 @@ fn nice_hook(inc: f64) -> Option<executor::ThreadStart> {
     if inc.is_nan() || inc < 1.0 {
         return None;
     }
-    let inc = inc.min(19.0) as i32;
+    // The target is fixed here, on the creating (JS) thread: a thread started later may be
+    // started by a pool thread whose nice value is already raised, and must not add to it.
+    // SAFETY: a plain syscall on the calling thread with no pointers involved; for `who == 0`
+    // it cannot fail.
+    let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let target = (base + inc.min(19.0) as i32).min(19);
     Some(Arc::new(move || {
-        // SAFETY: plain syscalls on the calling thread with no pointers involved. getpriority
-        // can return -1 legitimately; a failure there or in setpriority leaves the nice value
-        // as it was, which is harmless (it is only a scheduling hint).
+        // SAFETY: as above. A failing setpriority leaves the nice value as it was, which is
+        // harmless (it is only a scheduling hint).
         unsafe {
-            let cur = libc::getpriority(libc::PRIO_PROCESS, 0);
-            libc::setpriority(libc::PRIO_PROCESS, 0, (cur + inc).min(19));
+            libc::setpriority(libc::PRIO_PROCESS, 0, target);
         }
     }))
 }
