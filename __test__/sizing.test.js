@@ -192,6 +192,20 @@ describe('niceIncrement', () => {
     }
   })
 
+  it('does not compound on threads that pool threads start (every one at base + increment)', { skip: !linux && 'per-thread nice is Linux-only' }, async () => {
+    // Tasks submitted while the queue is non-empty make a running worker start the next thread,
+    // and that worker's nice value is already raised: the target must not be relative to it.
+    const base = require('node:os').getPriority()
+    const pool = new WorkerPool({ minThreads: 1, maxThreads: 4, niceIncrement: 3 })
+    try {
+      await Promise.all(Array.from({ length: 16 }, () => pool.run('fib', BLOCKER)))
+      assert.ok(pool.threads > 1)
+      assert.deepEqual(poolThreadNices(), Array(pool.threads).fill(Math.min(19, base + 3)))
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('is validated: an integer 0–19', () => {
     assert.throws(() => new WorkerPool({ niceIncrement: 20 }), code(RangeError, 'ERR_OUT_OF_RANGE'))
     assert.throws(() => new WorkerPool({ niceIncrement: -1 }), code(RangeError, 'ERR_OUT_OF_RANGE'))
