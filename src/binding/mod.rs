@@ -63,7 +63,6 @@ pub fn default_threads() -> u32 {
     crate::executor::default_threads() as u32
 }
 
-
 /// What a `json.parse` piece's `offsets` hold (its `kind`).
 #[napi(object)]
 pub struct JsonKinds {
