@@ -18,10 +18,10 @@ export declare function __napiNoop(handle: PoolHandle): void
 /** Stops accepting tasks; queued and running ones finish; resolves when the threads exited. */
 export declare function close(handle: PoolHandle): Promise<void>
 
-/** r" `close()` or `destroy()` was called. */
+/** `close()` or `destroy()` was called. */
 export declare function closed(handle: PoolHandle): boolean
 
-/** r" Tasks that left the pool (any outcome). */
+/** Tasks that left the pool (any outcome). */
 export declare function completed(handle: PoolHandle): number
 
 /** A new pool. Throws `ERR_POOL_THREAD_SPAWN` if its threads cannot start. */
@@ -68,10 +68,7 @@ export interface JsonKinds {
   object: number
 }
 
-/**
- * r" Whether the pool keeps the process alive now (tasks in flight): the async resource's
- * r" `hasRef()`.
- */
+/** Whether the pool keeps the process alive now (tasks in flight): the async resource's `hasRef()`. */
 export declare function keepsAlive(handle: PoolHandle): boolean
 
 /** Every kernel name, indexed by the kernel id `run` takes (internal ones start with `__`). */
@@ -141,7 +138,7 @@ export interface PoolStats {
   perThread: Array<ThreadStats>
 }
 
-/** r" Tasks waiting for a thread. */
+/** Tasks waiting for a thread. */
 export declare function queueSize(handle: PoolHandle): number
 
 /** Zeroes the counters and histograms. */
@@ -150,13 +147,13 @@ export declare function resetStats(handle: PoolHandle): void
 /** Changes the thread bounds (validated in JS). Throws if a thread could not be started. */
 export declare function resize(handle: PoolHandle, minThreads: number, maxThreads: number): void
 
-/** r" Tasks running. */
+/** Tasks running. */
 export declare function running(handle: PoolHandle): number
 
 /** A snapshot of the pool's counters and latencies. */
 export declare function stats(handle: PoolHandle): PoolStats
 
-/** r" Threads alive. */
+/** Threads alive. */
 export declare function threads(handle: PoolHandle): number
 
 /** One thread slot's counters. */
@@ -172,7 +169,7 @@ export interface ThreadStats {
   lastActive?: number
 }
 
-/** r" Busy share of the threads' time since the pool started (or `resetStats`). */
+/** Busy share of the threads' time since the pool started (or `resetStats`). */
 export declare function utilization(handle: PoolHandle): number
 
 /** Which events (`EventBit`s) `index.js` has listeners for. */

@@ -340,9 +340,11 @@ pub fn watch(env: &napi::Env, handle: Unknown<'_>, bits: u32) -> napi::Result<()
 }
 
 /// Declares a `#[napi]` getter of one number or boolean of the pool.
+// The doc is a plain string literal: napi-derive copies a `///` comment passed through a macro
+// into binding.d.ts with its raw-string prefix (`r" ...`).
 macro_rules! getter {
-    ($(#[$doc:meta])* $name:ident -> $ty:ty, |$core:ident| $body:expr) => {
-        $(#[$doc])*
+    ($($doc:literal,)? $name:ident -> $ty:ty, |$core:ident| $body:expr) => {
+        $(#[doc = $doc])?
         #[napi(ts_args_type = "handle: PoolHandle")]
         pub fn $name(env: &napi::Env, handle: Unknown<'_>) -> napi::Result<$ty> {
             with_handle(env, handle, |_, $core| Ok($body))
@@ -351,33 +353,32 @@ macro_rules! getter {
 }
 
 getter!(
-    /// Threads alive.
+    "Threads alive.",
     threads -> u32, |c| c.exec.threads() as u32
 );
 getter!(
-    /// Tasks waiting for a thread.
+    "Tasks waiting for a thread.",
     queue_size -> f64, |c| c.exec.queued() as f64
 );
 getter!(
-    /// Tasks running.
+    "Tasks running.",
     running -> u32, |c| c.exec.running() as u32
 );
 getter!(
-    /// Tasks that left the pool (any outcome).
+    "Tasks that left the pool (any outcome).",
     completed -> f64, |c| c.exec.metrics().completed() as f64
 );
 getter!(
-    /// Busy share of the threads' time since the pool started (or `resetStats`).
+    "Busy share of the threads' time since the pool started (or `resetStats`).",
     utilization -> f64, |c| c.exec.metrics().utilization()
 );
 getter!(
-    /// `close()` or `destroy()` was called.
+    "`close()` or `destroy()` was called.",
     closed -> bool, |c| c.closing()
 );
 getter!(min_threads -> u32, |c| c.exec.min_threads() as u32);
 getter!(max_threads -> u32, |c| c.exec.max_threads() as u32);
 getter!(
-    /// Whether the pool keeps the process alive now (tasks in flight): the async resource's
-    /// `hasRef()`.
+    "Whether the pool keeps the process alive now (tasks in flight): the async resource's `hasRef()`.",
     keeps_alive -> bool, |c| c.inflight.get() > 0 && !c.tsfn.get().is_null()
 );
