@@ -198,8 +198,15 @@ class Builder {
   }
 }
 
+// A detached DataView throws on byteLength (a detached typed array reads 0); 0 sends it to the
+// one-task path, where the kernel rejects it with ERR_INVALID_STATE like every other kernel.
 function byteLength(v) {
-  return typeof v === 'string' ? v.length : v.byteLength
+  if (typeof v === 'string') return v.length
+  try {
+    return v.byteLength
+  } catch {
+    return 0
+  }
 }
 
 /**
