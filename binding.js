@@ -835,5 +835,25 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.__napiNoop = nativeBinding.__napiNoop
+module.exports.close = nativeBinding.close
+module.exports.closed = nativeBinding.closed
+module.exports.completed = nativeBinding.completed
+module.exports.createPool = nativeBinding.createPool
 module.exports.defaultThreads = nativeBinding.defaultThreads
+module.exports.destroy = nativeBinding.destroy
+module.exports.EventBit = nativeBinding.EventBit
+module.exports.keepsAlive = nativeBinding.keepsAlive
 module.exports.kernelNames = nativeBinding.kernelNames
+module.exports.MAX_THREADS = nativeBinding.MAX_THREADS
+module.exports.maxThreads = nativeBinding.maxThreads
+module.exports.minThreads = nativeBinding.minThreads
+module.exports.parserConstants = nativeBinding.parserConstants
+module.exports.queueSize = nativeBinding.queueSize
+module.exports.resetStats = nativeBinding.resetStats
+module.exports.resize = nativeBinding.resize
+module.exports.running = nativeBinding.running
+module.exports.stats = nativeBinding.stats
+module.exports.threads = nativeBinding.threads
+module.exports.utilization = nativeBinding.utilization
+module.exports.watch = nativeBinding.watch

@@ -1,16 +1,16 @@
 'use strict'
 // The benchmark suite's own pieces: the SVG bar-chart writer, ratios/targets, the markdown writer
-// (on a small fake result), and one short end-to-end run of `benches/suite.js`.
+// (on a small fake result), and one short end-to-end run of `bench/suite.js`.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const fs = require('node:fs')
 const os = require('node:os')
 const { spawnSync } = require('node:child_process')
-const { barChart } = require('../benches/suite/svg')
-const report = require('../benches/suite/report')
+const { barChart } = require('../bench/suite/svg')
+const report = require('../bench/suite/report')
 
-const SUITE = path.join(__dirname, '..', 'benches', 'suite.js')
+const SUITE = path.join(__dirname, '..', 'bench', 'suite.js')
 
 // Tags opened and closed in order (no parser dependency): catches unbalanced or stray tags.
 function assertWellFormed(svg) {

@@ -6,6 +6,8 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const os = require('node:os')
+const fs = require('node:fs')
+const path = require('node:path')
 const { WorkerPool, AbortError } = require('..')
 const { fib, rejectsWith, noSyncThrow, withPool } = require('./helpers')
 
@@ -26,6 +28,16 @@ describe('module exports', () => {
   it('WorkerPool.kernels lists exactly the public kernels', () => {
     assert.deepEqual(WorkerPool.kernels, PUBLIC)
     assert.ok(!WorkerPool.kernels.includes('__panic'))
+  })
+
+  it('lib/index.d.ts types exactly the kernels the addon registers', () => {
+    // The `Kernels` interface is written by hand; a kernel added to the registry without its
+    // entry (or renamed on one side only) must fail here, not in a user's type check.
+    const dts = fs.readFileSync(path.join(__dirname, '..', 'lib', 'index.d.ts'), 'utf8')
+    const body = /^export interface Kernels \{\n([\s\S]*?)^\}/m.exec(dts)
+    assert.ok(body, 'lib/index.d.ts declares interface Kernels')
+    const typed = [...body[1].matchAll(/^  (?:'([^']+)'|([\w]+)): \{/gm)].map((m) => m[1] ?? m[2])
+    assert.deepEqual([...typed].sort(), [...WorkerPool.kernels].sort())
   })
 
   it('WorkerPool.kernels cannot be corrupted by callers', () => {

@@ -115,7 +115,7 @@ describe('csv.parse matches papaparse on random documents', () => {
 })
 
 describe('csv.parse in tiny pieces matches papaparse', () => {
-  const { tuning } = require('../lib/csv.js')
+  const { tuning } = require('../lib/internal/csv.js')
   const saved = { ...tuning }
   const origWarn = console.warn
   before(() => { console.warn = () => {} })

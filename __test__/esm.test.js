@@ -10,5 +10,5 @@ it('loads as an ES module (named and default exports, same class as CommonJS)', 
     timeout: 20000,
   })
   assert.deepEqual(JSON.parse(out), { sameClass: true, abortError: true, fib: 6765 })
-  assert.equal(require('..').WorkerPool, require('../index.js').WorkerPool)
+  assert.equal(require('..').WorkerPool, require('../lib/index.js').WorkerPool)
 })

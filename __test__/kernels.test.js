@@ -191,6 +191,14 @@ describe('sha256', () => {
       })
     }
 
+    it('every kernel taking data rejects a detached DataView with a code (csv.parse read its byteLength, which throws)', async () => {
+      for (const kernel of ['csv.parse', 'json.parse', 'xxh3', 'crc32']) {
+        const dv = new DataView(new ArrayBuffer(64))
+        detach(dv.buffer)
+        await rejectsWith(pool.run(kernel, dv), TypeError, 'ERR_INVALID_STATE')
+      }
+    })
+
     it('in a batch → the batch rejects; echo of a detached buffer rejects too', async () => {
       const ab = new ArrayBuffer(8)
       detach(ab)

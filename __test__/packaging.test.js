@@ -50,10 +50,13 @@ describe('the main tarball', () => {
 
   it('holds the public JS, its types and helpers, and nothing else', () => {
     assert.deepEqual(files, [
-      'README.md', 'binding.d.ts', 'binding.js', 'bullmq.d.ts', 'bullmq.js', 'bullmq.mjs',
-      'index.d.ts', 'index.js', 'index.mjs', 'lib/bullmq.js', 'lib/csv.js', 'lib/envelope.js',
-      'lib/json.js', 'lib/native.js', 'lib/text.js', 'package.json',
-      'prometheus.d.ts', 'prometheus.js', 'prometheus.mjs',
+      'README.md', 'binding.d.ts', 'binding.js',
+      'lib/bullmq.d.ts', 'lib/bullmq.js', 'lib/bullmq.mjs',
+      'lib/index.d.ts', 'lib/index.js', 'lib/index.mjs',
+      'lib/internal/csv.js', 'lib/internal/envelope.js', 'lib/internal/errors.js', 'lib/internal/json.js',
+      'lib/internal/native.d.ts', 'lib/internal/native.js', 'lib/internal/pieces.js', 'lib/internal/text.js',
+      'lib/prometheus.d.ts', 'lib/prometheus.js', 'lib/prometheus.mjs',
+      'package.json',
     ])
   })
 

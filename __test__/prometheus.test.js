@@ -10,7 +10,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const client = require('prom-client')
 const { WorkerPool } = require('..')
-const { registerPoolMetrics } = require('../prometheus.js')
+const { registerPoolMetrics } = require('../lib/prometheus.js')
 const { LONG, rejectsWith, withPool, waitFor, occupy } = require('./helpers')
 
 const NAMES = {
@@ -311,7 +311,10 @@ describe('registerPoolMetrics', () => {
     // A copy of the module where no node_modules is reachable: a real MODULE_NOT_FOUND.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-prom-'))
     try {
-      fs.copyFileSync(path.join(__dirname, '..', 'prometheus.js'), path.join(dir, 'prometheus.js'))
+      // prometheus.js and the one helper it requires, in the same layout.
+      fs.mkdirSync(path.join(dir, 'internal'))
+      fs.copyFileSync(path.join(__dirname, '..', 'lib', 'prometheus.js'), path.join(dir, 'prometheus.js'))
+      fs.copyFileSync(path.join(__dirname, '..', 'lib', 'internal', 'errors.js'), path.join(dir, 'internal', 'errors.js'))
       const copy = require(path.join(dir, 'prometheus.js'))
       await withPool({ threads: 1 }, async (pool) => {
         assert.throws(() => copy.registerPoolMetrics(pool, new client.Registry()), (err) => {

@@ -13,7 +13,7 @@ const http = require('node:http')
 const crypto = require('node:crypto')
 const client = require('prom-client')
 const { WorkerPool } = require('..')
-const { registerPoolMetrics } = require('../prometheus.js') // in an app: require('pool/prometheus')
+const { registerPoolMetrics } = require('../lib/prometheus.js') // in an app: require('pool/prometheus')
 
 const pool = new WorkerPool({ maxQueue: 1000 })
 const registry = new client.Registry()

@@ -17,7 +17,8 @@
 
 const { randomUUID } = require('node:crypto')
 const { EventEmitter } = require('node:events')
-const { encode, decode, VERSION } = require('./envelope.js')
+const { encode, decode, VERSION } = require('./internal/envelope.js')
+const { AbortError, codeError } = require('./internal/errors.js')
 
 // Failures that can depend on the moment, so BullMQ's attempts/backoff apply. Every other
 // failure (bad input, unknown kernel, syntax errors, aborts) is thrown as UnrecoverableError.
@@ -32,36 +33,12 @@ const kState = Symbol('pool/bullmq state')
 const kRequeue = Symbol('pool/bullmq requeue')
 const kLockLost = Symbol('pool/bullmq lock lost')
 
-function codeError(Ctor, code, message, options) {
-  const e = new Ctor(message, options)
-  e.code = code
-  return e
-}
-
 const invalidType = (what, expected, value) => codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
   `${what} must be ${expected}. Received ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `type ${typeof value}`}`)
 
-class AbortError extends Error {
-  constructor(message = 'The operation was aborted', options = undefined) {
-    super(message, options)
-    this.code = 'ABORT_ERR'
-    this.name = 'AbortError'
-  }
-}
-
-// The pool's AbortError when the package's entry point is next to us, so `instanceof` works
-// against require('pool').AbortError; our own copy otherwise (loading the addon is not needed
-// just to enqueue jobs, but it is installed with this file anyway).
-let AbortErrorClass
+// require('pool').AbortError itself (lib/internal/errors.js loads no addon), so `instanceof` works.
 function abortError(message, cause) {
-  if (AbortErrorClass === undefined) {
-    try {
-      AbortErrorClass = require('../index.js').AbortError
-    } catch {
-      AbortErrorClass = AbortError
-    }
-  }
-  return new AbortErrorClass(message, cause === undefined ? undefined : { cause })
+  return new AbortError(message, cause === undefined ? undefined : { cause })
 }
 
 let bullmq

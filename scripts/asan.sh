@@ -82,14 +82,11 @@ echo "   reported: $(grep -m1 'ERROR: AddressSanitizer' <<<"$selftest_out" | sed
 
 echo "== package copy in $tmp/pkg"
 mkdir -p "$tmp/pkg"
-cp "$root"/{index.js,index.mjs,binding.js,package.json} "$tmp/pkg/"
-for f in index.d.ts binding.d.ts prometheus.js prometheus.mjs prometheus.d.ts; do
-  if [ -f "$root/$f" ]; then cp "$root/$f" "$tmp/pkg/"; fi
-done
+cp "$root"/{binding.js,binding.d.ts,package.json} "$tmp/pkg/"
 cp -r "$root/lib" "$root/__test__" "$root/scripts" "$root/testdata" "$tmp/pkg/"
 # The examples and the bench suite are exercised by __test__/examples.test.js, express.test.js and
 # bench-suite.test.js.
-for d in examples benches; do
+for d in examples bench; do
   if [ -d "$root/$d" ]; then cp -r "$root/$d" "$tmp/pkg/"; fi
 done
 cp "$lib" "$tmp/pkg/pool.linux-x64-gnu.node"

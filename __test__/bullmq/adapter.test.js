@@ -8,7 +8,7 @@ const crypto = require('node:crypto')
 const { once } = require('node:events')
 const { Queue } = require('bullmq')
 const { WorkerPool } = require('../..')
-const { createWorker, createClient, createProcessor, toBullPriority, encode, decode } = require('../../bullmq.js')
+const { createWorker, createClient, createProcessor, toBullPriority, encode, decode } = require('../../lib/bullmq.js')
 const { startRedis } = require('../../scripts/redis.js')
 
 const LONG = 45 // fib(45): seconds of work, polls its cancellation token
@@ -162,7 +162,7 @@ test('without bullmq installed the factories throw ERR_POOL_BULLMQ_MISSING', asy
       if (req === 'bullmq') { const e = new Error("Cannot find module 'bullmq'"); e.code = 'MODULE_NOT_FOUND'; throw e }
       return orig.call(this, req, ...rest)
     }
-    const b = require(${JSON.stringify(require.resolve('../../bullmq.js'))})
+    const b = require(${JSON.stringify(require.resolve('../../lib/bullmq.js'))})
     try { b.createClient('q', { connection: {} }) } catch (e) { process.stdout.write(e.code) }`
   assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }), 'ERR_POOL_BULLMQ_MISSING')
 })

@@ -10,7 +10,7 @@ const { once } = require('node:events')
 const readline = require('node:readline')
 const { Queue, QueueEvents } = require('bullmq')
 const bcryptjs = require('bcryptjs')
-const { createClient } = require('../../bullmq.js')
+const { createClient } = require('../../lib/bullmq.js')
 const { startRedis } = require('../../scripts/redis.js')
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'worker.js')

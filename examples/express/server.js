@@ -1,6 +1,6 @@
 'use strict'
 // An Express 5 server with the CPU-heavy endpoints a real app has, runnable in three modes so
-// they can be compared under load (benches/server.js):
+// they can be compared under load (bench/server.js):
 //
 //   MODE=pool     the work runs on the pool's Rust threads (this package)
 //   MODE=inline   the same work synchronously on the event loop: node:crypto, bcryptjs, papaparse

@@ -24,6 +24,7 @@ fuzz_target!(|input: &[u8]| {
         quote,
         dynamic_typing: head[1] & 1 != 0,
         skip_empty_lines: head[1] & 2 != 0,
+        ..Options::default()
     };
     let t = match parse(data, opts, &CancelToken::never()) {
         Ok(t) => t,
@@ -34,6 +35,7 @@ fuzz_target!(|input: &[u8]| {
         }
         Err(Stop::Cancelled) => panic!("cancelled with a token that never cancels"),
     };
+    assert_eq!(t.next, data.len(), "a whole-document parse ends at the end");
     let text = std::str::from_utf8(&t.text).expect("text is UTF-8");
     if t.ascii {
         assert!(text.is_ascii());

@@ -6,10 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use pool::executor::CancelToken;
 use pool::kernels::json::{parse, validate, Stop, MAX_DEPTH};
-
-fn u32_at(p: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes(p[4 * i..4 * i + 4].try_into().unwrap())
-}
+use pool::kernels::RunError;
 
 /// Where `JSON.parse` (our reference) and serde_json legitimately differ, skip the comparison:
 /// invalid UTF-8 (we validate after U+FFFD replacement, serde_json rejects), `\u` surrogate
@@ -60,29 +57,34 @@ fuzz_target!(|data: &[u8]| {
         Err(Stop::Cancelled) => panic!("cancelled with a token that never cancels"),
     }
     for utf16 in [false, true] {
-        let p = parse(data, utf16, &token).expect("parse stopped without cancellation");
-        assert!(p.len() >= 8 && p.len() % 4 == 0, "packed length {}", p.len());
-        let status = u32_at(&p, 0);
-        match &v {
-            Ok(split) => {
-                assert_eq!(status, 0, "validate accepted, parse rejected");
-                assert_eq!(u32_at(&p, 1), split.kind);
+        let p = parse(data, utf16, &token);
+        match (&v, p) {
+            (Ok(split), Ok(p)) => {
+                assert_eq!(p.kind, split.kind);
+                assert!(p.done, "a whole-text parse is one piece");
+                assert_eq!(p.offsets.len(), 2 * split.groups.len());
+                assert!(p.offsets.windows(2).all(|w| w[0] <= w[1]), "offsets ascend");
             }
-            Err(Stop::Error { at, depth }) => {
-                assert_eq!(status, if *depth { 2 } else { 1 }, "validate rejected, parse disagrees");
-                assert_eq!(p.len(), 16);
-                assert!(u32_at(&p, 2) >= 1 && u32_at(&p, 3) >= 1, "line/column are 1-based");
-                let pos = u32_at(&p, 1) as usize;
+            (Ok(_), Err(_)) => panic!("validate accepted, parse rejected"),
+            (Err(Stop::Error { at, depth }), Err(RunError::Failed(e))) => {
+                let code = if *depth { "ERR_POOL_JSON_DEPTH" } else { "ERR_POOL_JSON_SYNTAX" };
+                assert_eq!(e.code, code, "validate and parse disagree on the kind of error");
+                let pos = e.at.expect("a position");
+                assert!(pos.line >= 1 && pos.column.unwrap_or(0) >= 1, "line/column are 1-based");
+                let position = pos.position.expect("an offset") as usize;
                 if !utf16 {
-                    assert_eq!(pos, *at, "byte position");
+                    assert_eq!(position, *at, "byte position");
                 } else if let Ok(text) = std::str::from_utf8(data) {
                     // utf16 is only used for JS strings, which reach the kernel as valid UTF-8.
                     if text.is_char_boundary(*at) {
-                        assert_eq!(pos, text[..*at].encode_utf16().count(), "UTF-16 position");
+                        assert_eq!(position, text[..*at].encode_utf16().count(), "UTF-16 position");
                     }
                 }
             }
-            Err(Stop::Cancelled) => unreachable!(),
+            (Err(_), Ok(_)) => panic!("validate rejected, parse accepted"),
+            (_, Err(RunError::Cancelled)) | (Err(Stop::Cancelled), _) => {
+                panic!("cancelled with a token that never cancels")
+            }
         }
     }
     if comparable(data) {

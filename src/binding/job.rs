@@ -1,5 +1,5 @@
-//! The pool's job type: a kernel plus its converted input, and conversion between JS values
-//! and kernel inputs/outputs.
+//! The pool's job: a kernel's prepared arguments and its input's data, and the conversion of a
+//! JS input into them.
 //!
 //! # Input contract
 //! Strings, numbers and binary inputs up to [`COPY_MAX`] bytes are copied on the JS thread.
@@ -7,16 +7,17 @@
 //! the memory stays alive, and the reference is released on the JS thread when the task leaves
 //! the pool. JS must not detach, transfer or write to such a buffer while its task is pending.
 //! Object inputs `{ data, ...params }` follow the same rule for `data`; the params a kernel
-//! names are always copied, and other properties are never read. Object inputs of
-//! [`InputKind::Object`] kernels (the password hashes) have no `data`: the named properties
+//! declares are always copied, and other properties are never read. Object inputs of
+//! [`InputKind::Object`] kernels (the password hashes) have no `data`: the declared properties
 //! are copied (passwords and salts are small) and binary or non-object inputs are refused.
 
-use super::js::{ByteView, Env, ErrorClass, Fail, JsRef, JsResult, Value};
+use super::js::{ByteView, Env, Fail, JsRef, Value as JsValue};
 use crate::executor::{self, CancelToken};
 use crate::kernels::{
-    self, BigInt, ErrorKind, Input, InputKind, Kernel, KernelError, Output, Param, MAX_FIELDS,
-    MAX_PARAMS,
+    Args, BigInt, ErrorKind, Field, Fields, Input, InputKind, KernelError, KernelId, Output, Param,
+    RunError, Value,
 };
+use crate::pending::{JobOutput, Outputs};
 use napi::sys::ValueType as T;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,149 +50,79 @@ pub(super) struct JsBytes {
 // writing to or detaching the buffer meanwhile breaks the documented input contract.
 unsafe impl Send for JsBytes {}
 
-pub(super) enum Owned {
+/// An input's data: a plain value, or a record's `data`.
+pub(super) enum Data {
     Null,
     Bool(bool),
     Number(f64),
     Str(String),
     Bytes(Vec<u8>),
     Js(JsBytes),
-    /// An object input `{ data, ...params }` of an [`InputKind::Record`] kernel. `data` is a
-    /// `Str`, `Bytes` or `Js`; the params are always copied.
-    Record {
-        data: Box<Owned>,
-        params: Vec<OwnedParam>,
-    },
-    /// An object input of an [`InputKind::Object`] kernel: its named properties, copied.
-    Object(Vec<OwnedParam>),
 }
 
-/// A copied [`Param`].
-pub(super) enum OwnedParam {
-    Missing,
-    Number(f64),
-    BigInt(BigInt),
-    Str(String),
-    Bytes(Vec<u8>),
-    Other(&'static str),
-}
-
-impl OwnedParam {
-    fn view(&self) -> Param<'_> {
+impl Data {
+    fn view(&self) -> Value<'_> {
         match self {
-            OwnedParam::Missing => Param::Missing,
-            OwnedParam::Number(n) => Param::Number(*n),
-            OwnedParam::BigInt(b) => Param::BigInt(*b),
-            OwnedParam::Str(s) => Param::Str(s),
-            OwnedParam::Bytes(b) => Param::Bytes(b),
-            OwnedParam::Other(t) => Param::Other(t),
-        }
-    }
-}
-
-impl Owned {
-    fn view(&self) -> Input<'_> {
-        match self {
-            Owned::Null => Input::Null,
-            Owned::Bool(b) => Input::Bool(*b),
-            Owned::Number(n) => Input::Number(*n),
-            Owned::Str(s) => Input::Str(s),
-            Owned::Bytes(b) => Input::Bytes(b),
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Number(n) => Value::Number(*n),
+            Data::Str(s) => Value::Str(s),
+            Data::Bytes(b) => Value::Bytes(b),
             // SAFETY: see `JsBytes`: `ptr` points to `len` readable bytes for as long as the
             // job (and so `keep`) lives; `len > COPY_MAX`, so `ptr` is not null.
-            Owned::Js(j) => Input::Bytes(unsafe { std::slice::from_raw_parts(j.ptr, j.len) }),
-            Owned::Record { data, params } => {
-                let mut ps = [Param::Missing; MAX_PARAMS];
-                for (slot, p) in ps.iter_mut().zip(params) {
-                    *slot = p.view();
-                }
-                Input::Record {
-                    data: data.view().as_bytes().unwrap_or_default(),
-                    params: ps,
-                }
-            }
-            Owned::Object(params) => {
-                let mut ps = [Param::Missing; MAX_FIELDS];
-                for (slot, p) in ps.iter_mut().zip(params) {
-                    *slot = p.view();
-                }
-                Input::Object { params: ps }
-            }
+            Data::Js(j) => Value::Bytes(unsafe { std::slice::from_raw_parts(j.ptr, j.len) }),
         }
     }
 
     fn release(self, env: Env) {
-        match self {
-            Owned::Js(j) => env.delete_ref(j.keep),
-            Owned::Record { data, .. } => data.release(env),
-            _ => {}
+        if let Data::Js(j) = self {
+            env.delete_ref(j.keep);
         }
     }
 
-    /// Bytes of data the input carries (for the pool's `maxInputBytes`).
     fn byte_len(&self) -> usize {
-        let param = |p: &OwnedParam| match p {
-            OwnedParam::Str(s) => s.len(),
-            OwnedParam::Bytes(b) => b.len(),
-            _ => 0,
-        };
         match self {
-            Owned::Str(s) => s.len(),
-            Owned::Bytes(b) => b.len(),
-            Owned::Js(j) => j.len,
-            Owned::Record { data, params } => {
-                data.byte_len() + params.iter().map(param).sum::<usize>()
-            }
-            Owned::Object(params) => params.iter().map(param).sum(),
-            Owned::Null | Owned::Bool(_) | Owned::Number(_) => 0,
+            Data::Str(s) => s.len(),
+            Data::Bytes(b) => b.len(),
+            Data::Js(j) => j.len,
+            Data::Null | Data::Bool(_) | Data::Number(_) => 0,
         }
     }
 
     fn in_place(&self) -> bool {
-        match self {
-            Owned::Js(_) => true,
-            Owned::Record { data, .. } => data.in_place(),
-            _ => false,
-        }
+        matches!(self, Data::Js(_))
     }
 }
 
+/// One task's input: its data and its kernel's prepared arguments (which name the kernel).
+pub(super) struct Prepared {
+    data: Data,
+    args: Args,
+}
+
 pub(super) enum Payload {
-    One(Owned),
-    Many(Vec<Owned>),
-    /// A batch of plain numbers, passed in as one `Float64Array`.
-    Numbers(Vec<f64>),
+    One(Prepared),
+    Many(Vec<Prepared>),
+    /// A batch of plain numbers, passed in as one `Float64Array`. A number's arguments are the
+    /// number itself, so the worker prepares each again (a range check) rather than carrying
+    /// an `Args` beside every number.
+    Numbers(KernelId, Vec<f64>),
 }
 
 pub(super) struct Job {
-    pub kernel: Kernel,
-    pub payload: Payload,
+    payload: Payload,
     /// Set when the payload reads JS memory in place.
-    pub readers: Option<Arc<InPlaceReaders>>,
-}
-
-pub(super) enum JobOutput {
-    One(Result<Output, KernelError>),
-    /// All outputs in order, or the index and error of the first failure.
-    Many(Result<Outputs, (usize, KernelError)>),
-}
-
-/// A batch chunk's outputs: numbers stay unboxed so the whole batch can travel back to JS as
-/// one `Float64Array`.
-pub(super) enum Outputs {
-    Values(Vec<Output>),
-    Numbers(Vec<f64>),
+    readers: Option<Arc<InPlaceReaders>>,
 }
 
 impl Job {
-    pub fn new(kernel: Kernel, payload: Payload, readers: &Arc<InPlaceReaders>) -> Self {
+    pub fn new(payload: Payload, readers: &Arc<InPlaceReaders>) -> Self {
         let in_place = match &payload {
-            Payload::One(o) => o.in_place(),
-            Payload::Many(v) => v.iter().any(Owned::in_place),
-            Payload::Numbers(_) => false,
+            Payload::One(p) => p.data.in_place(),
+            Payload::Many(v) => v.iter().any(|p| p.data.in_place()),
+            Payload::Numbers(..) => false,
         };
         Job {
-            kernel,
             payload,
             readers: in_place.then(|| Arc::clone(readers)),
         }
@@ -200,9 +131,9 @@ impl Job {
     /// Releases what the job holds of JS. JS thread only (it takes an `Env`).
     pub fn release(self, env: Env) {
         match self.payload {
-            Payload::One(o) => o.release(env),
-            Payload::Many(v) => v.into_iter().for_each(|o| o.release(env)),
-            Payload::Numbers(_) => {}
+            Payload::One(p) => p.data.release(env),
+            Payload::Many(v) => v.into_iter().for_each(|p| p.data.release(env)),
+            Payload::Numbers(..) => {}
         }
     }
 }
@@ -220,37 +151,44 @@ impl executor::Job for Job {
             Reading(r)
         });
         match &self.payload {
-            Payload::One(input) => JobOutput::One(kernels::run(self.kernel, &input.view(), token)),
+            Payload::One(p) => JobOutput::One(p.args.run(p.data.view(), token)),
             Payload::Many(inputs) => JobOutput::Many(run_all(
-                self.kernel,
-                inputs.iter().map(Owned::view),
+                inputs.iter().map(|p| p.args.run(p.data.view(), token)),
                 Vec::with_capacity(inputs.len()),
                 token,
             )),
-            Payload::Numbers(nums) => JobOutput::Many(run_numbers(self.kernel, nums, token)),
+            Payload::Numbers(kernel, nums) => JobOutput::Many(run_numbers(*kernel, nums, token)),
         }
     }
 }
 
+/// Prepares and runs `kernel` on a number (checked on the JS thread already).
+fn run_number(kernel: KernelId, n: f64, token: &CancelToken<'_>) -> Result<Output, RunError> {
+    let value = Value::Number(n);
+    kernel
+        .prepare(Input::plain(kernel.input(), value))?
+        .run(value, token)
+}
+
 /// The numbers fast path: outputs stay unboxed while every output is a number.
 fn run_numbers(
-    kernel: Kernel,
+    kernel: KernelId,
     nums: &[f64],
     token: &CancelToken<'_>,
-) -> Result<Outputs, (usize, KernelError)> {
+) -> Result<Outputs, (usize, RunError)> {
     let mut out = Vec::with_capacity(nums.len());
     for (i, &n) in nums.iter().enumerate() {
         if i % 64 == 0 && token.is_cancelled() {
-            return Err((i, KernelError::cancelled()));
+            return Err((i, RunError::Cancelled));
         }
-        match kernels::run(kernel, &Input::Number(n), token) {
+        match run_number(kernel, n, token) {
             Ok(Output::Number(x)) => out.push(x),
             Ok(other) => {
                 // Not a numeric kernel after all: finish generically.
                 let mut values: Vec<Output> = out.into_iter().map(Output::Number).collect();
                 values.push(other);
-                let rest = nums[i + 1..].iter().map(|&n| Input::Number(n));
-                return run_all(kernel, rest, values, token).map_err(|(j, e)| (i + 1 + j, e));
+                let rest = nums[i + 1..].iter().map(|&n| run_number(kernel, n, token));
+                return run_all(rest, values, token).map_err(|(j, e)| (i + 1 + j, e));
             }
             Err(e) => return Err((i, e)),
         }
@@ -258,18 +196,18 @@ fn run_numbers(
     Ok(Outputs::Numbers(out))
 }
 
-/// Runs `kernel` over a chunk in order, stopping at the first failure or cancellation.
-fn run_all<'a>(
-    kernel: Kernel,
-    inputs: impl Iterator<Item = Input<'a>>,
+/// Runs a chunk's kernels in order (the iterator runs each), stopping at the first failure or
+/// cancellation.
+fn run_all(
+    runs: impl Iterator<Item = Result<Output, RunError>>,
     mut out: Vec<Output>,
     token: &CancelToken<'_>,
-) -> Result<Outputs, (usize, KernelError)> {
-    for (i, input) in inputs.enumerate() {
+) -> Result<Outputs, (usize, RunError)> {
+    for (i, r) in runs.enumerate() {
         if token.is_cancelled() {
-            return Err((i, KernelError::cancelled()));
+            return Err((i, RunError::Cancelled));
         }
-        out.push(kernels::run(kernel, &input, token).map_err(|e| (i, e))?);
+        out.push(r.map_err(|e| (i, e))?);
     }
     Ok(Outputs::Values(out))
 }
@@ -282,7 +220,7 @@ impl Drop for Reading<'_> {
     }
 }
 
-fn type_name(env: Env, v: Value) -> &'static str {
+fn type_name(env: Env, v: JsValue) -> &'static str {
     match env.type_of(v) {
         Ok(T::napi_undefined) => "undefined",
         Ok(T::napi_null) => "null",
@@ -297,7 +235,7 @@ fn type_name(env: Env, v: Value) -> &'static str {
     }
 }
 
-fn wrong_type(kernel: Kernel, expected: &str, env: Env, v: Value) -> KernelError {
+fn wrong_type(kernel: KernelId, expected: &str, env: Env, v: JsValue) -> KernelError {
     KernelError::invalid_type(format!(
         "The \"input\" argument of kernel '{}' must be {expected}. Received type {}",
         kernel.name(),
@@ -305,15 +243,19 @@ fn wrong_type(kernel: Kernel, expected: &str, env: Env, v: Value) -> KernelError
     ))
 }
 
-fn detached() -> KernelError {
-    KernelError {
-        kind: ErrorKind::Type,
-        code: "ERR_INVALID_STATE",
-        message: "The input's ArrayBuffer is detached".into(),
-    }
+fn unreadable(_: Fail) -> KernelError {
+    KernelError::invalid_type("unreadable input")
 }
 
-fn binary(env: Env, v: Value) -> Result<Option<Owned>, KernelError> {
+fn detached() -> KernelError {
+    KernelError::new(
+        ErrorKind::Type,
+        "ERR_INVALID_STATE",
+        "The input's ArrayBuffer is detached",
+    )
+}
+
+fn binary(env: Env, v: JsValue) -> Result<Option<Data>, KernelError> {
     let view = match env.byte_view(v) {
         Ok(Some(view)) => view,
         Ok(None) => return Ok(None),
@@ -321,12 +263,12 @@ fn binary(env: Env, v: Value) -> Result<Option<Owned>, KernelError> {
     };
     let ByteView { ptr, len } = view;
     if len <= COPY_MAX {
-        return Ok(Some(Owned::Bytes(copy_view(ptr, len))));
+        return Ok(Some(Data::Bytes(copy_view(ptr, len))));
     }
     let keep = env
         .create_ref(v, 1)
         .map_err(|_| KernelError::invalid_type("cannot hold the input"))?;
-    Ok(Some(Owned::Js(JsBytes { ptr, len, keep })))
+    Ok(Some(Data::Js(JsBytes { ptr, len, keep })))
 }
 
 fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
@@ -338,26 +280,51 @@ fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
     unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec()
 }
 
-/// Reads the named properties of an object input (copied).
-fn params(env: Env, obj: Value, names: &[&str]) -> Result<Vec<OwnedParam>, KernelError> {
-    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
-    let mut params = Vec::with_capacity(names.len());
-    for name in names {
-        let key = CString::new(*name).map_err(|_| KernelError::invalid_type("bad param name"))?;
+/// Reads the declared params of an object input (copied).
+fn fields(env: Env, obj: JsValue, spec: &'static [Param]) -> Result<Fields, KernelError> {
+    let mut values = Vec::with_capacity(spec.len());
+    for p in spec {
+        let key = CString::new(p.name).map_err(|_| KernelError::invalid_type("bad param name"))?;
         let v = env.get_named(obj, &key).map_err(unreadable)?;
-        params.push(param(env, v)?);
+        values.push(field(env, v)?);
     }
-    Ok(params)
+    Ok(Fields::new(spec, values))
 }
 
-/// Reads an object input `{ data, ...params }`: the named params (copied), then `data` (read
-/// like a plain binary input, so a large `data` is read in place).
-fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned, KernelError> {
-    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
-    let params = params(env, obj, names)?;
+/// Copies one param of an object input.
+fn field(env: Env, v: JsValue) -> Result<Field, KernelError> {
+    Ok(match env.type_of(v).map_err(unreadable)? {
+        T::napi_undefined => Field::Missing,
+        T::napi_number => Field::Number(env.get_f64(v).map_err(unreadable)?),
+        T::napi_bigint => {
+            let (negative, magnitude) = env.get_bigint_u128(v).map_err(unreadable)?;
+            Field::BigInt(BigInt {
+                negative,
+                magnitude,
+            })
+        }
+        T::napi_string => Field::Str(env.get_string(v).map_err(unreadable)?),
+        T::napi_object => match env.byte_view(v) {
+            Ok(Some(ByteView { ptr, len })) => Field::Bytes(copy_view(ptr, len)),
+            Ok(None) => Field::Other("object"),
+            Err(_) => return Err(detached()),
+        },
+        _ => Field::Other(type_name(env, v)),
+    })
+}
+
+/// Reads an object input `{ data, ...params }`: the declared params (copied), then `data`
+/// (read like a plain binary input, so a large `data` is read in place).
+fn record(
+    env: Env,
+    kernel: KernelId,
+    obj: JsValue,
+    spec: &'static [Param],
+) -> Result<(Data, Fields), KernelError> {
+    let fields = fields(env, obj, spec)?;
     let v = env.get_named(obj, c"data").map_err(unreadable)?;
     let data = match env.type_of(v).map_err(unreadable)? {
-        T::napi_string => Some(Owned::Str(env.get_string(v).map_err(unreadable)?)),
+        T::napi_string => Some(Data::Str(env.get_string(v).map_err(unreadable)?)),
         T::napi_object => binary(env, v)?,
         _ => None,
     };
@@ -368,155 +335,88 @@ fn record(env: Env, kernel: Kernel, obj: Value, names: &[&str]) -> Result<Owned,
             type_name(env, v)
         )));
     };
-    Ok(Owned::Record {
-        data: Box::new(data),
-        params,
-    })
+    Ok((data, fields))
 }
 
-/// Copies one param of an object input.
-fn param(env: Env, v: Value) -> Result<OwnedParam, KernelError> {
-    let unreadable = |_: Fail| KernelError::invalid_type("unreadable input");
-    Ok(match env.type_of(v).map_err(unreadable)? {
-        T::napi_undefined => OwnedParam::Missing,
-        T::napi_number => OwnedParam::Number(env.get_f64(v).map_err(unreadable)?),
-        T::napi_bigint => {
-            let (negative, magnitude) = env.get_bigint_u128(v).map_err(unreadable)?;
-            OwnedParam::BigInt(BigInt {
-                negative,
-                magnitude,
-            })
+const ANY: &str = "null, a boolean, a number, a string or binary";
+
+/// Reads a JS value as `kernel`'s input kind says.
+fn read(env: Env, kernel: KernelId, v: JsValue) -> Result<(Data, Fields), KernelError> {
+    let t = env.type_of(v).map_err(unreadable)?;
+    let kind = kernel.input();
+    let plain = |d: Data| Ok((d, Fields::absent(kind.params())));
+    match (kind, t) {
+        (InputKind::Ignored, _) => plain(Data::Null),
+        (InputKind::Number | InputKind::Any, T::napi_number) => {
+            plain(Data::Number(env.get_f64(v).map_err(unreadable)?))
         }
-        T::napi_string => OwnedParam::Str(env.get_string(v).map_err(unreadable)?),
-        T::napi_object => match env.byte_view(v) {
-            Ok(Some(ByteView { ptr, len })) => OwnedParam::Bytes(copy_view(ptr, len)),
-            Ok(None) => OwnedParam::Other("object"),
-            Err(_) => return Err(detached()),
+        (InputKind::Number, _) => Err(wrong_type(kernel, "of type number", env, v)),
+        (InputKind::Any | InputKind::Data(_), T::napi_string) => {
+            plain(Data::Str(env.get_string(v).map_err(unreadable)?))
+        }
+        (InputKind::Any, T::napi_null) => plain(Data::Null),
+        (InputKind::Any, T::napi_boolean) => {
+            plain(Data::Bool(env.get_bool(v).map_err(unreadable)?))
+        }
+        (InputKind::Any, T::napi_object) => match binary(env, v)? {
+            Some(d) => plain(d),
+            None => Err(wrong_type(kernel, ANY, env, v)),
         },
-        _ => OwnedParam::Other(type_name(env, v)),
-    })
+        (InputKind::Any, _) => Err(wrong_type(kernel, ANY, env, v)),
+        (InputKind::Data(spec), T::napi_object) => match binary(env, v)? {
+            Some(d) => plain(d),
+            None => record(env, kernel, v, spec),
+        },
+        (InputKind::Data(_), _) => Err(wrong_type(kernel, RECORD, env, v)),
+        (InputKind::Object(spec), T::napi_object) => match env.byte_view(v) {
+            Ok(None) => Ok((Data::Null, fields(env, v, spec)?)),
+            _ => Err(wrong_type(kernel, "an object", env, v)),
+        },
+        (InputKind::Object(_), _) => Err(wrong_type(kernel, "an object", env, v)),
+    }
 }
 
-/// Converts a JS value to a kernel input and runs the kernel's cheap checks. Inputs carrying
-/// more than `max_bytes` of data are refused before any kernel work.
+/// Converts a JS value to a task's input and runs the kernel's `prepare`. Inputs carrying more
+/// than `max_bytes` of data are refused before any kernel work.
 pub(super) fn to_input(
     env: Env,
-    kernel: Kernel,
-    v: Value,
+    kernel: KernelId,
+    v: JsValue,
     max_bytes: usize,
-) -> Result<Owned, KernelError> {
-    let t = env
-        .type_of(v)
-        .map_err(|_| KernelError::invalid_type("unreadable input"))?;
-    let fail = |_: Fail| KernelError::invalid_type("unreadable input");
-    let owned = match (kernel.input_kind(), t) {
-        (InputKind::Ignored, _) => Owned::Null,
-        (InputKind::Number | InputKind::Any, T::napi_number) => {
-            Owned::Number(env.get_f64(v).map_err(fail)?)
-        }
-        (InputKind::Number, _) => return Err(wrong_type(kernel, "of type number", env, v)),
-        (InputKind::Any | InputKind::Record(_), T::napi_string) => {
-            Owned::Str(env.get_string(v).map_err(fail)?)
-        }
-        (InputKind::Any, T::napi_null) => Owned::Null,
-        (InputKind::Any, T::napi_boolean) => Owned::Bool(env.get_bool(v).map_err(fail)?),
-        (InputKind::Any, T::napi_object) => match binary(env, v)? {
-            Some(o) => o,
-            None => {
-                return Err(wrong_type(
-                    kernel,
-                    "null, a boolean, a number, a string or binary",
-                    env,
-                    v,
-                ))
-            }
-        },
-        (InputKind::Any, _) => {
-            return Err(wrong_type(
-                kernel,
-                "null, a boolean, a number, a string or binary",
-                env,
-                v,
-            ))
-        }
-        (InputKind::Record(names), T::napi_object) => match binary(env, v)? {
-            Some(o) => o,
-            None => record(env, kernel, v, names)?,
-        },
-        (InputKind::Record(_), _) => return Err(wrong_type(kernel, RECORD, env, v)),
-        (InputKind::Object(names), T::napi_object) => match env.byte_view(v) {
-            Ok(None) => Owned::Object(params(env, v, names)?),
-            _ => return Err(wrong_type(kernel, "an object", env, v)),
-        },
-        (InputKind::Object(_), _) => return Err(wrong_type(kernel, "an object", env, v)),
-    };
-    let len = owned.byte_len();
+) -> Result<Prepared, KernelError> {
+    let (data, fields) = read(env, kernel, v)?;
+    let len = data.byte_len() + fields.byte_len();
     if len > max_bytes {
-        owned.release(env);
-        return Err(KernelError {
-            kind: ErrorKind::Range,
-            code: "ERR_POOL_INPUT_TOO_LARGE",
-            message: format!(
-                "The input of kernel '{}' is {len} bytes, more than the pool's maxInputBytes ({max_bytes})",
+        data.release(env);
+        return Err(KernelError::new(
+            ErrorKind::Range,
+            "ERR_POOL_INPUT_TOO_LARGE",
+            format!(
+                "The input of kernel '{}' is {len} bytes, more than the pool's maxInputBytes \
+                 ({max_bytes})",
                 kernel.name()
             ),
-        });
+        ));
     }
-    if let Err(e) = kernels::prepare(kernel, &owned.view()) {
-        owned.release(env);
-        return Err(e);
+    match kernel.prepare(Input {
+        value: data.view(),
+        fields,
+    }) {
+        Ok(args) => Ok(Prepared { data, args }),
+        Err(e) => {
+            data.release(env);
+            Err(e)
+        }
     }
-    Ok(owned)
+}
+
+/// Checks a number of a numeric batch the way `to_input` would.
+pub(super) fn check_number(kernel: KernelId, n: f64) -> Result<(), KernelError> {
+    kernel
+        .prepare(Input::plain(kernel.input(), Value::Number(n)))
+        .map(drop)
 }
 
 const BYTES: &str = "a string, Buffer, TypedArray, DataView or ArrayBuffer";
 const RECORD: &str =
     "a string, Buffer, TypedArray, DataView, ArrayBuffer or an object with a \"data\" property";
-
-/// Turns a kernel output into a JS value.
-pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
-    match out {
-        Output::Null => env.null(),
-        Output::Bool(b) => env.boolean(b),
-        Output::Number(n) => env.number(n),
-        Output::Str(s) => env.string(&s),
-        Output::Bytes(b) => env.buffer(b),
-        Output::BigUint(n) => env.bigint_u128(n),
-        Output::Csv(t) => {
-            let t = *t;
-            let obj = env.object()?;
-            env.set(obj, c"ends", env.uint32_array(&t.ends)?)?;
-            env.set(obj, c"rows", env.uint32_array(&t.rows)?)?;
-            env.set(obj, c"rowBytes", env.uint32_array(&t.row_bytes)?)?;
-            let types = if t.types.is_empty() && !t.ends.is_empty() {
-                env.undefined()
-            } else {
-                env.uint8_array(&t.types)?
-            };
-            env.set(obj, c"types", types)?;
-            if !t.nums.is_empty() {
-                let nums = env.float64_array(t.nums.len(), std::iter::once(&t.nums[..]))?;
-                env.set(obj, c"nums", nums)?;
-            }
-            env.set(obj, c"ascii", env.boolean(t.ascii)?)?;
-            env.set(obj, c"next", env.number(t.next as f64)?)?;
-            // Large texts are handed over without a copy; JS decodes them in slices.
-            env.set(obj, c"text", env.buffer(t.text)?)?;
-            Ok(obj)
-        }
-    }
-}
-
-/// A JS error for a kernel error.
-pub(super) fn error(env: Env, e: &KernelError) -> JsResult<Value> {
-    let class = match e.kind {
-        ErrorKind::Type => ErrorClass::Type,
-        ErrorKind::Range => ErrorClass::Range,
-        ErrorKind::Generic | ErrorKind::Syntax { .. } => ErrorClass::Error,
-    };
-    let err = env.error(class, e.code, &e.message)?;
-    if let ErrorKind::Syntax { line } = e.kind {
-        env.set(err, c"line", env.number(line.into())?)?;
-    }
-    Ok(err)
-}

@@ -4,9 +4,83 @@
 //! blocks (these run at several GB/s, so a block is well under a millisecond).
 
 use super::hash::{for_blocks, BLOCK};
-use super::{Kernel, KernelError, Param};
+use super::Value;
+use super::{data_bytes, Field, Input, InputKind, Kernel, KernelError, Output, Param, RunError};
 use crate::executor::{CancelToken, Cancelled};
 use xxhash_rust::{xxh3, xxh32, xxh64};
+
+/// Declares a checksum kernel over a data input. `$seed`: the widest seed it takes (xxHash),
+/// read from the `seed` param; the seed travels as the kernel's arguments.
+macro_rules! checksum_kernel {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, seed: $max:expr, |$data:ident, $s:ident, $t:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl Kernel for $ty {
+            const NAME: &'static str = $name;
+            const INPUT: InputKind = InputKind::Data(&[Param::raw("seed")]);
+            type Args = u64;
+
+            fn prepare(mut input: Input<'_>) -> Result<u64, KernelError> {
+                data_bytes($name, input.value)?;
+                seed($name, $max, input.fields.raw("seed"))
+            }
+
+            fn run(&$s: &u64, data: Value<'_>, $t: &CancelToken<'_>) -> Result<Output, RunError> {
+                let $data = data_bytes($name, data)?;
+                Ok($body)
+            }
+        }
+    };
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$data:ident, $t:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl Kernel for $ty {
+            const NAME: &'static str = $name;
+            const INPUT: InputKind = InputKind::Data(&[]);
+            type Args = ();
+
+            fn prepare(input: Input<'_>) -> Result<(), KernelError> {
+                data_bytes($name, input.value).map(drop)
+            }
+
+            fn run(_: &(), data: Value<'_>, $t: &CancelToken<'_>) -> Result<Output, RunError> {
+                let $data = data_bytes($name, data)?;
+                Ok($body)
+            }
+        }
+    };
+}
+
+checksum_kernel!(
+    /// XXH32: a `number`.
+    Xxh32, "xxh32", seed: u32::MAX as u64,
+    |data, s, t| Output::Number(xxh32(data, s as u32, t)?.into())
+);
+checksum_kernel!(
+    /// XXH64: a `bigint`.
+    Xxh64, "xxh64", seed: u64::MAX,
+    |data, s, t| Output::BigUint(xxh64(data, s, t)?.into())
+);
+checksum_kernel!(
+    /// XXH3-64: a `bigint`.
+    Xxh3, "xxh3", seed: u64::MAX,
+    |data, s, t| Output::BigUint(xxh3_64(data, s, t)?.into())
+);
+checksum_kernel!(
+    /// XXH3-128: a `bigint`.
+    Xxh128, "xxh128", seed: u64::MAX,
+    |data, s, t| Output::BigUint(xxh3_128(data, s, t)?)
+);
+checksum_kernel!(
+    /// CRC-32: a `number`.
+    Crc32, "crc32", |data, t| Output::Number(crc32(data, t)?.into())
+);
+checksum_kernel!(
+    /// CRC-32C: a `number`.
+    Crc32c, "crc32c", |data, t| Output::Number(crc32c(data, t)?.into())
+);
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -14,22 +88,16 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// Reads the `seed` param of an xxHash kernel: missing means 0; a number must be a
 /// non-negative safe integer and a bigint must be non-negative, both at most the hash's seed
 /// width (u32 for xxh32, u64 otherwise).
-pub fn seed(kernel: Kernel, p: Param<'_>) -> Result<u64, KernelError> {
-    let max = if kernel == Kernel::Xxh32 {
-        u32::MAX as u64
-    } else {
-        u64::MAX
-    };
+pub fn seed(kernel: &str, max: u64, p: Field) -> Result<u64, KernelError> {
     let out_of_range = |limit: String, received: String| {
         KernelError::out_of_range(format!(
-            "The value of \"input.seed\" is out of range. It must be {limit} for {}. \
-             Received {received}",
-            kernel.name()
+            "The value of \"input.seed\" is out of range. It must be {limit} for {kernel}. \
+             Received {received}"
         ))
     };
     match p {
-        Param::Missing => Ok(0),
-        Param::Number(n) => {
+        Field::Missing => Ok(0),
+        Field::Number(n) => {
             if n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n) && n as u64 <= max {
                 Ok(n as u64)
             } else {
@@ -40,7 +108,7 @@ pub fn seed(kernel: Kernel, p: Param<'_>) -> Result<u64, KernelError> {
                 ))
             }
         }
-        Param::BigInt(b) => match b.magnitude {
+        Field::BigInt(b) => match b.magnitude {
             Some(m) if m == 0 || (!b.negative && m <= max as u128) => Ok(m as u64),
             m => {
                 let received = match (m, b.negative) {
@@ -117,6 +185,7 @@ mod tests {
     use crate::executor::TaskCtl;
     use crate::kernels::conformance::*;
     use crate::kernels::BigInt;
+    use crate::kernels::KernelId;
     use serde_json::Value;
     use std::sync::atomic::AtomicBool;
 
@@ -242,54 +311,65 @@ mod tests {
 
     #[test]
     fn seed_validation() {
+        let seed = |k: KernelId, f: Field| {
+            let max = if k == KernelId::Xxh32 {
+                u32::MAX as u64
+            } else {
+                u64::MAX
+            };
+            seed(k.name(), max, f)
+        };
         let big = |negative, magnitude| {
-            Param::BigInt(BigInt {
+            Field::BigInt(BigInt {
                 negative,
                 magnitude,
             })
         };
-        assert_eq!(seed(Kernel::Xxh64, Param::Missing), Ok(0));
-        assert_eq!(seed(Kernel::Xxh64, Param::Number(42.0)), Ok(42));
+        assert_eq!(seed(KernelId::Xxh64, Field::Missing), Ok(0));
+        assert_eq!(seed(KernelId::Xxh64, Field::Number(42.0)), Ok(42));
         assert_eq!(
-            seed(Kernel::Xxh64, big(false, Some(u64::MAX as u128))),
+            seed(KernelId::Xxh64, big(false, Some(u64::MAX as u128))),
             Ok(u64::MAX)
         );
         assert_eq!(
-            seed(Kernel::Xxh32, big(false, Some(u32::MAX as u128))),
+            seed(KernelId::Xxh32, big(false, Some(u32::MAX as u128))),
             Ok(u32::MAX as u64)
         );
-        assert_eq!(seed(Kernel::Xxh3, big(false, Some(0))), Ok(0));
+        assert_eq!(seed(KernelId::Xxh3, big(false, Some(0))), Ok(0));
         let range = |k, p| seed(k, p).unwrap_err().code;
         for n in [f64::NAN, -1.0, 1.5, 2f64.powi(53), f64::INFINITY] {
             assert_eq!(
-                range(Kernel::Xxh64, Param::Number(n)),
+                range(KernelId::Xxh64, Field::Number(n)),
                 "ERR_OUT_OF_RANGE",
                 "{n}"
             );
         }
         assert_eq!(
-            range(Kernel::Xxh32, Param::Number(2f64.powi(32))),
+            range(KernelId::Xxh32, Field::Number(2f64.powi(32))),
             "ERR_OUT_OF_RANGE"
         );
         assert_eq!(
-            range(Kernel::Xxh32, big(false, Some(1 << 32))),
+            range(KernelId::Xxh32, big(false, Some(1 << 32))),
             "ERR_OUT_OF_RANGE"
         );
         assert_eq!(
-            range(Kernel::Xxh128, big(false, Some(1 << 64))),
+            range(KernelId::Xxh128, big(false, Some(1 << 64))),
             "ERR_OUT_OF_RANGE"
         );
         assert_eq!(
-            range(Kernel::Xxh128, big(true, Some(1))),
+            range(KernelId::Xxh128, big(true, Some(1))),
             "ERR_OUT_OF_RANGE"
         );
-        assert_eq!(range(Kernel::Xxh128, big(false, None)), "ERR_OUT_OF_RANGE");
         assert_eq!(
-            range(Kernel::Xxh64, Param::Str("1")),
+            range(KernelId::Xxh128, big(false, None)),
+            "ERR_OUT_OF_RANGE"
+        );
+        assert_eq!(
+            range(KernelId::Xxh64, Field::Str("1".into())),
             "ERR_INVALID_ARG_TYPE"
         );
         assert_eq!(
-            range(Kernel::Xxh64, Param::Other("null")),
+            range(KernelId::Xxh64, Field::Other("null")),
             "ERR_INVALID_ARG_TYPE"
         );
     }

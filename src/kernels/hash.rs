@@ -1,10 +1,92 @@
 //! Content hashes (digests and HMAC), built on RustCrypto and the `blake3` crate. Large inputs
 //! are fed in blocks with a cancellation check between blocks.
 
-use super::{Input, KernelError, Param};
+use super::Value;
+use super::{data_bytes, Field, Input, InputKind, Kernel, KernelError, Output, Param, RunError};
 use crate::executor::{CancelToken, Cancelled};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac as HmacOf, Mac};
 use sha2::Digest;
+
+/// Declares a digest kernel: its input is binary, a string or `{ data }`; its output a Buffer.
+macro_rules! digest_kernel {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $f:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl Kernel for $ty {
+            const NAME: &'static str = $name;
+            const INPUT: InputKind = InputKind::Data(&[]);
+            type Args = ();
+
+            fn prepare(input: Input<'_>) -> Result<(), KernelError> {
+                data_bytes($name, input.value).map(drop)
+            }
+
+            fn run(_: &(), data: Value<'_>, token: &CancelToken<'_>) -> Result<Output, RunError> {
+                let f: fn(&[u8], &CancelToken<'_>) -> Result<Vec<u8>, Cancelled> = $f;
+                Ok(Output::Bytes(f(data_bytes($name, data)?, token)?))
+            }
+        }
+    };
+}
+
+digest_kernel!(Md5, "md5", digest::<md5::Md5>);
+digest_kernel!(Sha1, "sha1", digest::<sha1::Sha1>);
+digest_kernel!(Sha224, "sha224", digest::<sha2::Sha224>);
+digest_kernel!(Sha256, "sha256", digest::<sha2::Sha256>);
+digest_kernel!(Sha384, "sha384", digest::<sha2::Sha384>);
+digest_kernel!(Sha512, "sha512", digest::<sha2::Sha512>);
+digest_kernel!(Sha3_256, "sha3-256", digest::<sha3::Sha3_256>);
+digest_kernel!(Sha3_512, "sha3-512", digest::<sha3::Sha3_512>);
+digest_kernel!(Blake2b512, "blake2b512", digest::<blake2::Blake2b512>);
+digest_kernel!(
+    /// BLAKE3 with the default 32-byte output.
+    Blake3,
+    "blake3",
+    blake3
+);
+
+/// `hmac`: `{ algorithm, key, data }`.
+pub struct Hmac;
+
+impl Kernel for Hmac {
+    const NAME: &'static str = "hmac";
+    const INPUT: InputKind = InputKind::Data(&[Param::str("algorithm"), Param::raw("key")]);
+    type Args = Box<(HmacAlgorithm, Vec<u8>)>;
+
+    fn prepare(mut input: Input<'_>) -> Result<Self::Args, KernelError> {
+        let name = input.fields.str("algorithm")?;
+        let algorithm = HmacAlgorithm::from_name(&name).ok_or_else(|| {
+            KernelError::out_of_range(format!(
+                "The value of \"input.algorithm\" is out of range. It must be one of \
+                 'sha1', 'sha256', 'sha384', 'sha512'. Received '{name}'"
+            ))
+        })?;
+        let key = match input.fields.raw("key") {
+            Field::Str(s) => s.into_bytes(),
+            Field::Bytes(b) => b,
+            f => {
+                return Err(KernelError::invalid_type(format!(
+                    "The \"input.key\" property must be a string, Buffer, TypedArray, DataView or \
+                     ArrayBuffer. Received {}",
+                    f.received()
+                )))
+            }
+        };
+        data_bytes(Self::NAME, input.value)?;
+        Ok(Box::new((algorithm, key)))
+    }
+
+    fn run(
+        args: &Self::Args,
+        data: Value<'_>,
+        token: &CancelToken<'_>,
+    ) -> Result<Output, RunError> {
+        let (algorithm, key) = &**args;
+        let data = data_bytes(Self::NAME, data)?;
+        Ok(Output::Bytes(hmac(*algorithm, key, data, token)?))
+    }
+}
 
 /// Bytes hashed between two cancellation checks: ~0.5 ms of SHA-256 here (MD5/BLAKE3 are
 /// faster, SHA3-512 ~2× slower: all well under the 10 ms budget).
@@ -69,44 +151,6 @@ impl HmacAlgorithm {
     }
 }
 
-/// Reads and checks `hmac`'s input `{ algorithm, key, data }` (params 0 and 1 are `algorithm`
-/// and `key`, as `Kernel::Hmac`'s input kind names them).
-pub fn hmac_params<'a>(
-    input: &Input<'a>,
-) -> Result<(HmacAlgorithm, &'a [u8], &'a [u8]), KernelError> {
-    let Input::Record { data, params } = *input else {
-        return Err(KernelError::invalid_type(
-            "hmac input must be an object { algorithm, key, data }",
-        ));
-    };
-    let algorithm = match params[0] {
-        Param::Str(name) => HmacAlgorithm::from_name(name).ok_or_else(|| {
-            KernelError::out_of_range(format!(
-                "The value of \"input.algorithm\" is out of range. It must be one of \
-                 'sha1', 'sha256', 'sha384', 'sha512'. Received '{name}'"
-            ))
-        })?,
-        p => {
-            return Err(KernelError::invalid_type(format!(
-                "The \"input.algorithm\" property must be of type string. Received type {}",
-                p.type_name()
-            )))
-        }
-    };
-    let key = match params[1] {
-        Param::Str(s) => s.as_bytes(),
-        Param::Bytes(b) => b,
-        p => {
-            return Err(KernelError::invalid_type(format!(
-                "The \"input.key\" property must be a string, Buffer, TypedArray, DataView or \
-                 ArrayBuffer. Received type {}",
-                p.type_name()
-            )))
-        }
-    };
-    Ok((algorithm, key, data))
-}
-
 /// HMAC of `data` under `key`.
 pub fn hmac(
     algorithm: HmacAlgorithm,
@@ -115,10 +159,10 @@ pub fn hmac(
     token: &CancelToken<'_>,
 ) -> Result<Vec<u8>, Cancelled> {
     match algorithm {
-        HmacAlgorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, data, token),
-        HmacAlgorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, data, token),
-        HmacAlgorithm::Sha384 => mac::<Hmac<sha2::Sha384>>(key, data, token),
-        HmacAlgorithm::Sha512 => mac::<Hmac<sha2::Sha512>>(key, data, token),
+        HmacAlgorithm::Sha1 => mac::<HmacOf<sha1::Sha1>>(key, data, token),
+        HmacAlgorithm::Sha256 => mac::<HmacOf<sha2::Sha256>>(key, data, token),
+        HmacAlgorithm::Sha384 => mac::<HmacOf<sha2::Sha384>>(key, data, token),
+        HmacAlgorithm::Sha512 => mac::<HmacOf<sha2::Sha512>>(key, data, token),
     }
 }
 
@@ -288,21 +332,61 @@ mod tests {
     }
 
     #[test]
-    fn hmac_params_checks_fields() {
-        let rec = |alg: Param<'static>, key: Param<'static>| Input::Record {
-            data: b"x",
-            params: crate::kernels::record_params(&[alg, key]),
+    fn hmac_reads_its_fields_by_name() {
+        let t = CancelToken::never();
+        let rec = |alg: Field, key: Field| {
+            Input::record(
+                Value::Str("x"),
+                Hmac::INPUT.params(),
+                &[("algorithm", alg), ("key", key)],
+            )
         };
-        let ok = hmac_params(&rec(Param::Str("sha384"), Param::Str("k"))).unwrap();
-        assert_eq!(ok, (HmacAlgorithm::Sha384, &b"k"[..], &b"x"[..]));
-        let e = hmac_params(&rec(Param::Str("md5"), Param::Str("k"))).unwrap_err();
-        assert_eq!(e.code, "ERR_OUT_OF_RANGE");
-        let e = hmac_params(&rec(Param::Missing, Param::Str("k"))).unwrap_err();
-        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
-        let e = hmac_params(&rec(Param::Str("sha1"), Param::Number(1.0))).unwrap_err();
-        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
-        let e = hmac_params(&Input::Bytes(b"x")).unwrap_err();
-        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
+        let args = Hmac::prepare(rec(Field::Str("sha384".into()), Field::Str("k".into()))).unwrap();
+        assert_eq!(*args, (HmacAlgorithm::Sha384, b"k".to_vec()));
+        assert_eq!(
+            Hmac::run(&args, Value::Str("x"), &t),
+            Ok(Output::Bytes(
+                hmac(HmacAlgorithm::Sha384, b"k", b"x", &t).unwrap()
+            ))
+        );
+        for (alg, key, code) in [
+            (
+                Field::Str("md5".into()),
+                Field::Str("k".into()),
+                "ERR_OUT_OF_RANGE",
+            ),
+            (
+                Field::Missing,
+                Field::Str("k".into()),
+                "ERR_INVALID_ARG_TYPE",
+            ),
+            (
+                Field::Str("sha1".into()),
+                Field::Number(1.0),
+                "ERR_INVALID_ARG_TYPE",
+            ),
+        ] {
+            assert_eq!(Hmac::prepare(rec(alg, key)).err().unwrap().code, code);
+        }
+        let plain = Input::record(Value::Bytes(b"x"), Hmac::INPUT.params(), &[]);
+        assert_eq!(
+            Hmac::prepare(plain).err().unwrap().code,
+            "ERR_INVALID_ARG_TYPE"
+        );
+    }
+
+    #[test]
+    fn digest_kernels_hash_strings_and_records_alike() {
+        let t = CancelToken::never();
+        let out = Sha256::run(&(), Value::Str("abc"), &t).unwrap();
+        assert_eq!(Sha256::run(&(), Value::Bytes(b"abc"), &t), Ok(out));
+        assert_eq!(
+            Sha256::prepare(Input::plain(Sha256::INPUT, Value::Number(1.0)))
+                .unwrap_err()
+                .code,
+            "ERR_INVALID_ARG_TYPE"
+        );
+        assert!(Sha256::prepare(Input::plain(Sha256::INPUT, Value::Str(""))).is_ok());
     }
 
     #[test]

@@ -1,0 +1,125 @@
+'use strict'
+// `npm run bench:bullmq`: one machine standing in for many. A real redis-server and N worker
+// processes (1 and 2) with the same CPU budget (os.availableParallelism() slots in total):
+// pool/bullmq, BullMQ sandboxed processors (child processes), sandboxed with useWorkerThreads,
+// and an inline processor. Workloads: 1 KB sha256 jobs and bcrypt cost 10 jobs. Contenders run
+// interleaved, ROUNDS times; reported: jobs/s (median of rounds), p50/p99 latency (add → completed
+// event), total RSS of the worker processes and their children, stalled and duplicate starts,
+// worker event-loop p99. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
+const os = require('node:os')
+const path = require('node:path')
+const crypto = require('node:crypto')
+const { spawn, execFileSync } = require('node:child_process')
+const { once } = require('node:events')
+const readline = require('node:readline')
+const { Queue, QueueEvents } = require('bullmq')
+const { encode } = require('../lib/internal/envelope.js')
+const { startRedis } = require('../scripts/redis.js')
+
+const ROUNDS = Number(process.env.ROUNDS ?? 2)
+const CORES = os.availableParallelism()
+const CONTENDERS = ['pool', 'sandbox', 'sandbox-threads', 'inline']
+const WORKLOADS = [
+  { name: 'sha256 1 KB', kernel: 'sha256', jobs: Number(process.env.SHA_JOBS ?? 2000), input: () => crypto.randomBytes(1024) },
+  { name: 'bcrypt cost 10', kernel: 'bcrypt.hash', jobs: Number(process.env.BCRYPT_JOBS ?? 60), input: (i) => ({ password: `pw${i}`, cost: 10 }) },
+]
+const WORKER = path.join(__dirname, 'bullmq', 'worker.js')
+let seq = 0
+
+async function startWorker(contender, queue, port, slots) {
+  const child = spawn(process.execPath, [WORKER, contender, queue, String(port), String(slots)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  child.lines = readline.createInterface({ input: child.stdout })
+  await new Promise((resolve, reject) => {
+    child.lines.on('line', (l) => { if (l === 'ready') resolve() })
+    child.once('exit', (c) => reject(new Error(`${contender} worker exited (${c})`)))
+  })
+  return child
+}
+
+// RSS (KB) of a worker and everything in its process group (sandboxed children).
+const groupRssKb = (pid) => execFileSync('ps', ['-o', 'rss=', '-g', String(pid)], { encoding: 'utf8' })
+  .split('\n').filter(Boolean).reduce((a, b) => a + Number(b), 0)
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+
+async function runOne(redis, contender, procs, w) {
+  const name = `bench${seq++}`
+  const slots = Math.max(1, Math.floor(CORES / procs))
+  const workers = []
+  for (let i = 0; i < procs; i++) workers.push(await startWorker(contender, name, redis.port, slots))
+  const queue = new Queue(name, { connection: redis.connection })
+  const events = new QueueEvents(name, { connection: redis.connection })
+  await events.waitUntilReady()
+  const added = new Map()
+  const latencies = []
+  const starts = new Map()
+  let stalled = 0
+  let failed = 0
+  let peakRss = 0
+  events.on('active', ({ jobId }) => starts.set(jobId, (starts.get(jobId) ?? 0) + 1))
+  events.on('stalled', () => stalled++)
+  const done = new Promise((resolve) => {
+    const finish = ({ jobId }, ok) => {
+      if (!ok) failed++
+      latencies.push(performance.now() - added.get(jobId))
+      if (latencies.length === 1 || latencies.length % 50 === 0) peakRss = Math.max(peakRss, workers.reduce((a, c) => a + groupRssKb(c.pid), 0))
+      if (latencies.length === w.jobs) resolve()
+    }
+    events.on('completed', (e) => finish(e, true))
+    events.on('failed', (e) => finish(e, false))
+  })
+  const jobs = Array.from({ length: w.jobs }, (_, i) => ({ name: w.kernel, data: encode({ kernel: w.kernel, input: w.input(i) }), opts: { jobId: `j${i}`, removeOnComplete: true } }))
+  const t0 = performance.now()
+  for (let i = 0; i < jobs.length; i += 500) {
+    const now = performance.now()
+    for (const j of jobs.slice(i, i + 500)) added.set(j.opts.jobId, now)
+    await queue.addBulk(jobs.slice(i, i + 500))
+  }
+  await done
+  const seconds = (performance.now() - t0) / 1000
+  const elds = []
+  for (const c of workers) {
+    const line = new Promise((resolve) => c.lines.on('line', (l) => { if (l.startsWith('eld ')) resolve(Number(l.slice(4))) }))
+    c.kill('SIGTERM')
+    elds.push(await line)
+    await once(c, 'exit').catch(() => {})
+  }
+  await events.close()
+  await queue.obliterate({ force: true })
+  await queue.close()
+  latencies.sort((a, b) => a - b)
+  return {
+    jobsPerSec: w.jobs / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), rssMb: peakRss / 1024,
+    stalled, duplicates: [...starts.values()].filter((c) => c > 1).length, failed, eldP99: Math.max(...elds),
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function main() {
+  console.log(`bench:bullmq — ${CORES} cores, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${ROUNDS} interleaved rounds`)
+  const redis = await startRedis()
+  try {
+    for (const w of WORKLOADS) {
+      for (const procs of [1, 2]) {
+        const results = Object.fromEntries(CONTENDERS.map((c) => [c, []]))
+        for (let r = 0; r < ROUNDS; r++) for (const c of CONTENDERS) results[c].push(await runOne(redis, c, procs, w))
+        console.log(`\n${w.name}, ${w.jobs} jobs, ${procs} worker process(es), ${Math.max(1, Math.floor(CORES / procs))} slots each`)
+        console.log('contender        jobs/s   p50 ms   p99 ms  RSS MB  stalled dup failed  loop p99 ms')
+        const sum = {}
+        for (const c of CONTENDERS) {
+          const rs = results[c]
+          const m = (k) => median(rs.map((x) => x[k]))
+          sum[c] = { jps: m('jobsPerSec'), rss: m('rssMb') }
+          const tot = (k) => rs.reduce((a, x) => a + x[k], 0)
+          console.log(`${c.padEnd(15)} ${m('jobsPerSec').toFixed(0).padStart(7)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${m('rssMb').toFixed(0).padStart(7)} ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)} ${m('eldP99').toFixed(1).padStart(12)}`)
+        }
+        console.log(`pool vs sandbox: ${(sum.pool.jps / sum.sandbox.jps).toFixed(2)}x jobs/s, ${(sum.pool.rss / sum.sandbox.rss).toFixed(2)}x RSS; vs sandbox-threads: ${(sum.pool.jps / sum['sandbox-threads'].jps).toFixed(2)}x jobs/s`)
+      }
+    }
+  } finally {
+    await redis.stop()
+  }
+}
+
+main().catch((err) => { console.error(err); process.exitCode = 1 })

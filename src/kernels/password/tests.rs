@@ -1,0 +1,556 @@
+//! The password kernels against the vendored vectors (`testdata/`), and their input checks.
+
+use super::*;
+use crate::executor::CancelToken;
+use crate::kernels::conformance::*;
+use crate::kernels::{Field, Input, Kernel, KernelError, Output, RunError, Value as Data};
+use serde_json::Value;
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+fn n(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+/// An object input of kernel `K` with the given fields (the others absent).
+fn obj<K: Kernel>(fields: &[(&str, Field)]) -> Input<'static> {
+    Input::record(Data::Null, K::INPUT.params(), fields)
+}
+
+fn string(s: &str) -> Field {
+    Field::Str(s.into())
+}
+
+fn num(n: f64) -> Field {
+    Field::Number(n)
+}
+
+/// The code of a kernel failure (not a cancellation).
+fn code<T: std::fmt::Debug>(r: Result<T, RunError>) -> &'static str {
+    match r {
+        Err(RunError::Failed(e)) => e.code,
+        other => panic!("expected a kernel error, got {other:?}"),
+    }
+}
+
+/// The code of a `prepare` failure.
+fn prep<K: Kernel>(fields: &[(&str, Field)]) -> Result<K::Args, KernelError> {
+    K::prepare(obj::<K>(fields))
+}
+
+fn t() -> CancelToken<'static> {
+    CancelToken::never()
+}
+
+#[test]
+fn bcrypt_openwall_vectors() {
+    let d = json("bcrypt/bcrypt_vectors.json");
+    let mut verified = 0;
+    for v in d["openwall_vectors"].as_array().unwrap() {
+        let pw = unhex(s(v, "password_hex"));
+        let hash = s(v, "hash");
+        match v["matches_openbsd_2b_algorithm"].as_bool() {
+            Some(true) => {
+                assert_eq!(bcrypt_verify(&pw, hash, &t()), Ok(true), "{v}");
+                // Any other password does not match.
+                let mut other = pw.clone();
+                other.push(b'!');
+                if pw.len() < BCRYPT_MAX_PASSWORD {
+                    assert_eq!(bcrypt_verify(&other, hash, &t()), Ok(false), "{v}");
+                }
+                verified += 1;
+            }
+            // crypt_blowfish's $2a$ countermeasure: a different algorithm; must not error.
+            Some(false) => assert!(bcrypt_verify(&pw, hash, &t()).is_ok(), "{v}"),
+            // $2x$ (bug-compatible) is refused as unsupported, never verified wrongly.
+            None => {
+                assert_eq!(
+                    code(bcrypt_verify(&pw, hash, &t())),
+                    "ERR_INVALID_ARG_VALUE"
+                )
+            }
+        }
+    }
+    assert_eq!(verified, 18);
+    for c in d["openwall_must_reject"]["cases"].as_array().unwrap() {
+        let setting = s(c, "setting");
+        // The setting alone, and the setting completed to a full-length hash string.
+        let full = format!(
+            "{setting}{}",
+            "O".repeat(60usize.saturating_sub(setting.len()))
+        );
+        for h in [setting, full.as_str()] {
+            assert_eq!(
+                code(bcrypt_verify(b"", h, &t())),
+                "ERR_INVALID_ARG_VALUE",
+                "{h}"
+            );
+        }
+    }
+}
+
+/// Decodes a 22-character bcrypt-base64 salt into its 16 bytes.
+fn bcrypt_b64_salt(s: &str) -> [u8; 16] {
+    const ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("bcrypt base64") as u32;
+        bits = (bits << 6) | v;
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    out.try_into().expect("16 bytes")
+}
+
+#[test]
+fn bcrypt_jbcrypt_vectors() {
+    let d = json("bcrypt/bcrypt_vectors.json");
+    let vs = d["jbcrypt_vectors"].as_array().unwrap();
+    assert_eq!(vs.len(), 20);
+    for v in vs {
+        let pw = unhex(s(v, "password_hex"));
+        let hash = s(v, "hash");
+        assert_eq!(bcrypt_verify(&pw, hash, &t()), Ok(true), "{v}");
+        // Recompute with the stored salt (costs ≤ 10 only, to stay fast).
+        if n(v, "cost") <= 10 {
+            let setting = s(v, "salt_setting");
+            let salt = bcrypt_b64_salt(&setting[7..29]);
+            let parts = ::bcrypt::hash_with_salt(&pw, n(v, "cost") as u32, salt).expect("hash");
+            assert_eq!(
+                parts.format_for_version(::bcrypt::Version::TwoA),
+                hash,
+                "{v}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bcrypt_hash_round_trip_and_72_byte_rule() {
+    let h = bcrypt_hash(b"secret", 4, &t()).unwrap();
+    assert!(h.starts_with("$2b$04$") && h.len() == 60, "{h}");
+    assert_eq!(check_bcrypt_hash(&h), Ok(4));
+    assert_eq!(bcrypt_verify(b"secret", &h, &t()), Ok(true));
+    assert_eq!(bcrypt_verify(b"secreT", &h, &t()), Ok(false));
+    assert_ne!(bcrypt_hash(b"secret", 4, &t()).unwrap(), h, "random salts");
+    let long = [b'x'; 100];
+    let h = bcrypt_hash(&long, 4, &t()).unwrap();
+    assert_eq!(bcrypt_verify(&long[..72], &h, &t()), Ok(true));
+    assert_eq!(bcrypt_verify(&long[..71], &h, &t()), Ok(false));
+    let mut other = long;
+    other[80] = b'y';
+    assert_eq!(bcrypt_verify(&other, &h, &t()), Ok(true));
+}
+
+#[test]
+fn bcrypt_input_checks() {
+    let e = |fs: &[(&str, Field)]| prep::<BcryptHash>(fs).err().unwrap().code;
+    assert_eq!(e(&[]), "ERR_INVALID_ARG_TYPE");
+    assert_eq!(e(&[("password", num(1.0))]), "ERR_INVALID_ARG_TYPE");
+    for bad in [3.0, 32.0, 4.5, f64::NAN] {
+        assert_eq!(
+            e(&[("password", string("a")), ("cost", num(bad))]),
+            "ERR_OUT_OF_RANGE"
+        );
+    }
+    assert_eq!(
+        e(&[("password", string("a")), ("cost", string("4"))]),
+        "ERR_INVALID_ARG_TYPE"
+    );
+    let ok = prep::<BcryptHash>(&[("password", string("a")), ("cost", num(31.0))]).unwrap();
+    assert_eq!(*ok, (b"a".to_vec(), 31));
+    let default = prep::<BcryptHash>(&[("password", string("a"))]).unwrap();
+    assert_eq!(default.1, BCRYPT_DEFAULT_COST);
+    let v = |h: Field| prep::<BcryptVerify>(&[("password", string("a")), ("hash", h)]);
+    assert_eq!(
+        v(Field::Missing).err().unwrap().code,
+        "ERR_INVALID_ARG_TYPE"
+    );
+    assert_eq!(
+        v(string("$2b$")).err().unwrap().code,
+        "ERR_INVALID_ARG_VALUE"
+    );
+    let h = bcrypt_hash(b"a", 4, &t()).unwrap();
+    let args = v(Field::Str(h)).unwrap();
+    assert_eq!(
+        BcryptVerify::run(&args, Data::Null, &t()),
+        Ok(Output::Bool(true))
+    );
+}
+
+fn algorithm(name: &str) -> ::argon2::Algorithm {
+    match name {
+        "argon2d" => ::argon2::Algorithm::Argon2d,
+        "argon2i" => ::argon2::Algorithm::Argon2i,
+        "argon2id" => ::argon2::Algorithm::Argon2id,
+        _ => panic!("{name}"),
+    }
+}
+
+#[test]
+fn argon2_reference_hash_tests() {
+    let d = json("argon2-phc/test_c_vectors.json");
+    let mut count = 0;
+    for v in d["hash_tests"].as_array().unwrap() {
+        if v["large_ram"].as_bool() == Some(true) {
+            continue;
+        }
+        let version = match n(v, "version") {
+            16 => ::argon2::Version::V0x10,
+            19 => ::argon2::Version::V0x13,
+            x => panic!("version {x}"),
+        };
+        let params = ::argon2::Params::new(
+            n(v, "m_cost_kib") as u32,
+            n(v, "t_cost") as u32,
+            n(v, "parallelism") as u32,
+            Some(n(v, "tag_length") as usize),
+        )
+        .unwrap();
+        let a = ::argon2::Argon2::new(algorithm(s(v, "type")), version, params);
+        let mut tag = vec![0u8; n(v, "tag_length") as usize];
+        a.hash_password_into(
+            s(v, "password").as_bytes(),
+            s(v, "salt").as_bytes(),
+            &mut tag,
+        )
+        .unwrap();
+        assert_eq!(tag, unhex(s(v, "tag_hex")), "{v}");
+        let pw = s(v, "password").as_bytes();
+        assert_eq!(argon2_verify(pw, s(v, "encoded"), &t()), Ok(true), "{v}");
+        assert_eq!(argon2_verify(b"passwore", s(v, "encoded"), &t()), Ok(false));
+        count += 1;
+    }
+    assert_eq!(count, 24);
+    for v in d["verify_error_tests"].as_array().unwrap() {
+        let r = argon2_verify(s(v, "password").as_bytes(), s(v, "encoded"), &t());
+        match s(v, "expected_error") {
+            "ARGON2_VERIFY_MISMATCH" => assert_eq!(r, Ok(false), "{v}"),
+            _ => assert_eq!(code(r), "ERR_INVALID_ARG_VALUE", "{v}"),
+        }
+    }
+}
+
+#[test]
+fn argon2_rfc9106_with_secret_and_ad() {
+    let d = json("rfc-vectors/rfc9106_argon2.json");
+    let vs = d["vectors"].as_array().unwrap();
+    assert_eq!(vs.len(), 3);
+    for v in vs {
+        let ad = unhex(s(v, "ad_hex"));
+        let secret = unhex(s(v, "secret_hex"));
+        let params = ::argon2::ParamsBuilder::new()
+            .m_cost(n(v, "m_cost_kib") as u32)
+            .t_cost(n(v, "t_cost") as u32)
+            .p_cost(n(v, "parallelism") as u32)
+            .output_len(n(v, "tag_length") as usize)
+            .data(::argon2::AssociatedData::new(&ad).unwrap())
+            .build()
+            .unwrap();
+        let a = ::argon2::Argon2::new_with_secret(
+            &secret,
+            algorithm(s(v, "type")),
+            ::argon2::Version::V0x13,
+            params,
+        )
+        .unwrap();
+        let mut tag = vec![0u8; n(v, "tag_length") as usize];
+        a.hash_password_into(
+            &unhex(s(v, "password_hex")),
+            &unhex(s(v, "salt_hex")),
+            &mut tag,
+        )
+        .unwrap();
+        assert_eq!(tag, unhex(s(v, "tag_hex")), "{v}");
+    }
+}
+
+#[test]
+fn argon2_kernel_round_trip_and_bounds() {
+    let fields = [
+        ("password", string("hunter2")),
+        ("type", string("argon2i")),
+        ("memoryCost", num(64.0)),
+        ("timeCost", num(1.0)),
+        ("parallelism", num(2.0)),
+    ];
+    let args = prep::<Argon2Hash>(&fields).unwrap();
+    let Ok(Output::Str(h)) = Argon2Hash::run(&args, Data::Null, &t()) else {
+        panic!()
+    };
+    assert!(h.starts_with("$argon2i$v=19$m=64,t=1,p=2$"), "{h}");
+    assert_eq!(argon2_verify(b"hunter2", &h, &t()), Ok(true));
+    assert_eq!(argon2_verify(b"hunter3", &h, &t()), Ok(false));
+    let Ok(Output::Str(h2)) = Argon2Hash::run(&args, Data::Null, &t()) else {
+        panic!()
+    };
+    assert_ne!(h, h2, "random salts");
+    // A given salt gives the reference encoding (the argon2id v19 self-test vectors).
+    let d = json("argon2-phc/test_c_vectors.json");
+    let mut checked = 0;
+    for v in d["hash_tests"].as_array().unwrap() {
+        if s(v, "type") != "argon2id" || n(v, "version") != 19 || n(v, "m_cost_kib") > 65536 {
+            continue;
+        }
+        let (pw, salt) = (s(v, "password").to_owned(), s(v, "salt").to_owned());
+        let p = Argon2HashArgs {
+            password: pw.as_bytes().to_vec(),
+            algorithm: ::argon2::Algorithm::Argon2id,
+            params: ::argon2::Params::new(
+                n(v, "m_cost_kib") as u32,
+                n(v, "t_cost") as u32,
+                n(v, "parallelism") as u32,
+                Some(32),
+            )
+            .unwrap(),
+            salt: Some(salt.as_bytes().to_vec()),
+        };
+        assert_eq!(argon2_hash(&p, &t()).unwrap(), s(v, "encoded"), "{v}");
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked}");
+    let e = |fs: &[(&str, Field)]| {
+        let mut all = vec![("password", string("a"))];
+        all.extend(fs.iter().cloned());
+        prep::<Argon2Hash>(&all).err().unwrap().code
+    };
+    assert_eq!(e(&[("type", string("argon2"))]), "ERR_OUT_OF_RANGE");
+    assert_eq!(e(&[("type", num(1.0))]), "ERR_INVALID_ARG_TYPE");
+    let huge = num(f64::from(ARGON2_MAX_MEMORY_KIB) + 1.0);
+    assert_eq!(e(&[("memoryCost", huge)]), "ERR_OUT_OF_RANGE");
+    assert_eq!(e(&[("memoryCost", num(7.0))]), "ERR_OUT_OF_RANGE");
+    // 8 KiB per lane at least.
+    assert_eq!(
+        e(&[("memoryCost", num(15.0)), ("parallelism", num(2.0))]),
+        "ERR_OUT_OF_RANGE"
+    );
+    assert_eq!(e(&[("timeCost", num(1e9))]), "ERR_OUT_OF_RANGE");
+    assert_eq!(e(&[("salt", string("1234567"))]), "ERR_OUT_OF_RANGE");
+    // Stored hashes beyond the bounds are refused, not computed.
+    let greedy = "$argon2id$v=19$m=4294967295,t=2,p=1$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc";
+    assert_eq!(
+        code(argon2_verify(b"x", greedy, &t())),
+        "ERR_INVALID_ARG_VALUE"
+    );
+    let v = prep::<Argon2Verify>(&[("password", string("x")), ("hash", string(greedy))]);
+    assert_eq!(v.err().unwrap().code, "ERR_INVALID_ARG_VALUE");
+    for bad in [
+        "",
+        "$argon2id$",
+        "$scrypt$ln=1,r=1,p=1$c29tZXNhbHQ$aGFzaA",
+        "$2b$04$xx",
+    ] {
+        assert_eq!(
+            code(argon2_verify(b"x", bad, &t())),
+            "ERR_INVALID_ARG_VALUE",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn scrypt_rfc7914_vectors() {
+    let d = json("rfc-vectors/rfc7914_scrypt.json");
+    let vs = d["scrypt"]["vectors"].as_array().unwrap();
+    assert_eq!(vs.len(), 4);
+    let mut count = 0;
+    for v in vs {
+        if n(v, "N") >= 1 << 20 {
+            continue; // 1 GiB: beyond the pool's cap, refused.
+        }
+        let password = s(v, "password").as_bytes().to_vec();
+        let salt = s(v, "salt").as_bytes().to_vec();
+        let p = ScryptParams {
+            password,
+            salt,
+            keylen: n(v, "dk_len") as usize,
+            log_n: n(v, "N").trailing_zeros() as u8,
+            r: n(v, "r") as u32,
+            p: n(v, "p") as u32,
+        };
+        assert_eq!(scrypt(&p, &t()).unwrap(), unhex(s(v, "dk_hex")), "{v}");
+        count += 1;
+    }
+    assert_eq!(count, 3);
+}
+
+#[test]
+fn scrypt_bounds_follow_node() {
+    let mk = |n: f64, r: f64, p: f64, maxmem: f64| {
+        prep::<Scrypt>(&[
+            ("password", string("pw")),
+            ("salt", string("salt")),
+            ("keylen", num(16.0)),
+            ("N", num(n)),
+            ("r", num(r)),
+            ("p", num(p)),
+            ("maxmem", num(maxmem)),
+        ])
+    };
+    let need = 128.0 * 8.0 * (1024.0 + 1.0 + 2.0);
+    assert!(mk(1024.0, 8.0, 1.0, need).is_ok());
+    let code = |r: Result<Box<ScryptParams>, KernelError>| r.err().unwrap().code;
+    assert_eq!(
+        code(mk(1024.0, 8.0, 1.0, need - 1.0)),
+        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
+    );
+    // Defaults: N = 16384 fits 32 MiB, N = 32768 does not; 0 means the default.
+    let d = mk(0.0, 0.0, 0.0, 0.0).unwrap();
+    assert_eq!((d.log_n, d.r, d.p), (14, 8, 1));
+    assert_eq!(
+        code(mk(32768.0, 8.0, 1.0, 0.0)),
+        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
+    );
+    assert_eq!(
+        code(mk(1000.0, 8.0, 1.0, 0.0)),
+        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
+    );
+    // The hard 1 GiB cap, whatever maxmem says.
+    assert_eq!(
+        code(mk(f64::from(1u32 << 30), 8.0, 1.0, 2f64.powi(53) - 1.0)),
+        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
+    );
+    assert_eq!(code(mk(1.5, 8.0, 1.0, 0.0)), "ERR_OUT_OF_RANGE");
+    assert_eq!(code(mk(1024.0, 8.0, -1.0, 0.0)), "ERR_OUT_OF_RANGE");
+    let missing_keylen = prep::<Scrypt>(&[("password", string("pw")), ("salt", string("salt"))]);
+    assert_eq!(code(missing_keylen), "ERR_INVALID_ARG_TYPE");
+    let empty = prep::<Scrypt>(&[
+        ("password", string("pw")),
+        ("salt", string("s")),
+        ("keylen", num(0.0)),
+        ("N", num(16.0)),
+    ])
+    .unwrap();
+    assert_eq!(
+        Scrypt::run(&empty, Data::Null, &t()),
+        Ok(Output::Bytes(vec![]))
+    );
+}
+
+fn pbkdf2_case(digest: Pbkdf2Digest, pw: &[u8], salt: &[u8], c: u64, dk: &[u8]) {
+    let p = Pbkdf2Params {
+        password: pw.to_vec(),
+        salt: salt.to_vec(),
+        iterations: c as u32,
+        keylen: dk.len(),
+        digest,
+    };
+    assert_eq!(pbkdf2(&p, &t()).unwrap(), dk);
+}
+
+#[test]
+fn pbkdf2_rfc6070() {
+    let d = json("rfc-vectors/rfc6070_pbkdf2_sha1.json");
+    let mut count = 0;
+    for v in d["vectors"].as_array().unwrap() {
+        if n(v, "iterations") > 100_000 {
+            continue;
+        }
+        let (pw, salt) = (unhex(s(v, "password_hex")), unhex(s(v, "salt_hex")));
+        assert_eq!(n(v, "dk_len") as usize * 2, s(v, "dk_hex").len());
+        pbkdf2_case(
+            Pbkdf2Digest::Sha1,
+            &pw,
+            &salt,
+            n(v, "iterations"),
+            &unhex(s(v, "dk_hex")),
+        );
+        count += 1;
+    }
+    assert_eq!(count, 5);
+}
+
+#[test]
+fn pbkdf2_wycheproof() {
+    for (file, digest) in [
+        ("pbkdf2_hmacsha1_test.json", Pbkdf2Digest::Sha1),
+        ("pbkdf2_hmacsha256_test.json", Pbkdf2Digest::Sha256),
+        ("pbkdf2_hmacsha384_test.json", Pbkdf2Digest::Sha384),
+        ("pbkdf2_hmacsha512_test.json", Pbkdf2Digest::Sha512),
+    ] {
+        let d = json(&format!("wycheproof/testvectors_v1/{file}"));
+        let mut count = 0;
+        for g in d["testGroups"].as_array().unwrap() {
+            for v in g["tests"].as_array().unwrap() {
+                assert_eq!(s(v, "result"), "valid");
+                if n(v, "iterationCount") > 100_000 {
+                    continue;
+                }
+                let dk = unhex(s(v, "dk"));
+                assert_eq!(dk.len() as u64, n(v, "dkLen"));
+                pbkdf2_case(
+                    digest,
+                    &unhex(s(v, "password")),
+                    &unhex(s(v, "salt")),
+                    n(v, "iterationCount"),
+                    &dk,
+                );
+                count += 1;
+            }
+        }
+        assert!(count >= 50, "{file}: {count}");
+    }
+}
+
+#[test]
+fn pbkdf2_input_checks() {
+    let code = |fs: &[(&str, Field)]| {
+        let mut all = vec![
+            ("password", string("p")),
+            ("salt", Field::Bytes(b"s".to_vec())),
+        ];
+        all.extend(fs.iter().cloned());
+        prep::<Pbkdf2>(&all).err().unwrap().code
+    };
+    assert_eq!(
+        code(&[("iterations", num(0.0)), ("keylen", num(1.0))]),
+        "ERR_OUT_OF_RANGE"
+    );
+    assert_eq!(
+        code(&[("iterations", num(2f64.powi(31))), ("keylen", num(1.0))]),
+        "ERR_OUT_OF_RANGE"
+    );
+    assert_eq!(
+        code(&[
+            ("iterations", num(1.0)),
+            ("keylen", num(1.0)),
+            ("digest", string("md5"))
+        ]),
+        "ERR_CRYPTO_INVALID_DIGEST"
+    );
+    assert_eq!(
+        code(&[("salt", Field::Other("null"))]),
+        "ERR_INVALID_ARG_TYPE"
+    );
+    assert_eq!(
+        code(&[
+            ("iterations", num(1.0)),
+            ("keylen", num(f64::from(1u32 << 21)))
+        ]),
+        "ERR_OUT_OF_RANGE"
+    );
+    // The work bound: iterations × blocks.
+    let max = num(2f64.powi(31) - 1.0);
+    let ok = prep::<Pbkdf2>(&[
+        ("password", string("p")),
+        ("salt", string("s")),
+        ("iterations", max.clone()),
+        ("keylen", num(32.0)),
+    ]);
+    assert_eq!(ok.unwrap().digest, Pbkdf2Digest::Sha256);
+    assert_eq!(
+        code(&[("iterations", max), ("keylen", num(33.0))]),
+        "ERR_OUT_OF_RANGE"
+    );
+}
