@@ -6,6 +6,10 @@
 // interleaved, ROUNDS times; reported: jobs/s (median of rounds), p50/p99 latency (add → completed
 // event), total RSS of the worker processes and their children, stalled and duplicate starts,
 // worker event-loop p99. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
+// Then the scaling step: pool/bullmq on 1, 2 and 3 worker processes of one slot (one thread)
+// each, with one 1 KB sha256 per job and with BATCH (50) inputs per job (a processor calling
+// runBatch), to show what bounds throughput as processes are added: Redis round trips per job.
+// SCALE=0 skips it.
 const os = require('node:os')
 const path = require('node:path')
 const crypto = require('node:crypto')
@@ -42,9 +46,11 @@ const groupRssKb = (pid) => execFileSync('ps', ['-o', 'rss=', '-g', String(pid)]
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 
-async function runOne(redis, contender, procs, w) {
+const BATCH = Number(process.env.BATCH ?? 50)
+const SCALE = process.env.SCALE !== '0'
+
+async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor(CORES / procs))) {
   const name = `bench${seq++}`
-  const slots = Math.max(1, Math.floor(CORES / procs))
   const workers = []
   for (let i = 0; i < procs; i++) workers.push(await startWorker(contender, name, redis.port, slots))
   const queue = new Queue(name, { connection: redis.connection })
@@ -68,7 +74,10 @@ async function runOne(redis, contender, procs, w) {
     events.on('completed', (e) => finish(e, true))
     events.on('failed', (e) => finish(e, false))
   })
-  const jobs = Array.from({ length: w.jobs }, (_, i) => ({ name: w.kernel, data: encode({ kernel: w.kernel, input: w.input(i) }), opts: { jobId: `j${i}`, removeOnComplete: true } }))
+  const data = w.batch
+    ? (i) => encode({ kernel: w.kernel, inputs: Array.from({ length: w.batch }, () => w.input(i)) })
+    : (i) => encode({ kernel: w.kernel, input: w.input(i) })
+  const jobs = Array.from({ length: w.jobs }, (_, i) => ({ name: w.kernel, data: data(i), opts: { jobId: `j${i}`, removeOnComplete: true } }))
   const t0 = performance.now()
   for (let i = 0; i < jobs.length; i += 500) {
     const now = performance.now()
@@ -117,8 +126,30 @@ async function main() {
         console.log(`pool vs sandbox: ${(sum.pool.jps / sum.sandbox.jps).toFixed(2)}x jobs/s, ${(sum.pool.rss / sum.sandbox.rss).toFixed(2)}x RSS; vs sandbox-threads: ${(sum.pool.jps / sum['sandbox-threads'].jps).toFixed(2)}x jobs/s`)
       }
     }
+    if (SCALE) await scaling(redis)
   } finally {
     await redis.stop()
+  }
+}
+
+// pool/bullmq with 1, 2, 3 one-slot processes; the variants interleaved within each round.
+async function scaling(redis) {
+  const sha = WORKLOADS[0]
+  const variants = [
+    { label: '1 input per job', contender: 'pool', w: sha, inputs: 1 },
+    { label: `${BATCH} inputs per job`, contender: 'pool-batch', w: { ...sha, jobs: Math.ceil(sha.jobs / BATCH), batch: BATCH }, inputs: BATCH },
+  ]
+  const rows = []
+  for (const v of variants) for (const procs of [1, 2, 3]) rows.push({ ...v, procs, runs: [] })
+  for (let r = 0; r < ROUNDS; r++) for (const row of rows) row.runs.push(await runOne(redis, row.contender, row.procs, row.w, 1))
+  console.log(`\nscaling: pool/bullmq, sha256 1 KB, one slot (one pool thread) per worker process, ${CORES} cores shared with Redis and the producer`)
+  console.log('jobs                procs   jobs/s  inputs/s   p50 ms   p99 ms  vs 1 proc  stalled dup failed')
+  for (const row of rows) {
+    const m = (k) => median(row.runs.map((x) => x[k]))
+    const base = rows.find((x) => x.label === row.label && x.procs === 1)
+    const tot = (k) => row.runs.reduce((a, x) => a + x[k], 0)
+    const ratio = m('jobsPerSec') / median(base.runs.map((x) => x.jobsPerSec))
+    console.log(`${row.label.padEnd(18)} ${String(row.procs).padStart(6)} ${m('jobsPerSec').toFixed(0).padStart(8)} ${(m('jobsPerSec') * row.inputs).toFixed(0).padStart(9)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(9)}x ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)}`)
   }
 }
 

@@ -16,6 +16,15 @@ if (contender === 'pool') {
   const { createWorker } = require('../../lib/bullmq.js')
   pool = new WorkerPool({ threads: concurrency })
   worker = createWorker(queueName, pool, { connection, concurrency })
+} else if (contender === 'pool-batch') {
+  // One job carries many inputs: your own processor calling runBatch (README "Scaling out").
+  const { WorkerPool } = require('../..')
+  const { decode, encode } = require('../../lib/internal/envelope.js')
+  pool = new WorkerPool({ threads: concurrency })
+  worker = new Worker(queueName, async (job) => {
+    const { kernel, inputs } = decode(job.data)
+    return encode(await pool.runBatch(kernel, inputs))
+  }, { connection, concurrency })
 } else if (contender === 'inline') {
   worker = new Worker(queueName, require('./work.js'), { connection, concurrency })
 } else {
