@@ -1,13 +1,19 @@
 //! The worker loop and the deadline watcher.
 
 use super::metrics::WorkerMetrics;
+use super::shared::{Lifecycle, Shared, State};
 use super::task::CancelToken;
-use super::{Event, Job, Lifecycle, Panic, Shared, State, Task, SPIN};
+use super::{Event, Job, Panic, Task};
 use parking_lot::MutexGuard;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long an idle worker spins for new work before parking. Catching the next submission
+/// without a futex round trip is what keeps one-at-a-time round trips short; only one worker
+/// spins at a time so the JS thread keeps a core.
+const SPIN: Duration = Duration::from_micros(50);
 
 /// Panics on pool threads become task errors carrying the message, so the default hook's
 /// stderr report is noise there; panics on any other thread are reported as before. The hook
