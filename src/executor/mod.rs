@@ -30,9 +30,9 @@ pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, ThreadSnapshot
 pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
 
 use shared::{Lifecycle, Shared};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use sync::atomic::Ordering;
 
 /// The work a task carries. `run` is called at most once, on a worker thread.
 pub trait Job: Send + 'static {
@@ -165,7 +165,7 @@ pub enum SubmitError<J> {
 
 /// Handle to a running pool. See the module docs.
 pub struct Executor<J: Job> {
-    shared: Arc<Shared<J>>,
+    shared: sync::Arc<Shared<J>>,
 }
 
 impl<J: Job> Executor<J> {
@@ -177,7 +177,7 @@ impl<J: Job> Executor<J> {
             "a pool needs 0 <= min_threads <= max_threads and max_threads >= 1"
         );
         worker::quiet_pool_thread_panics(&config.thread_name);
-        let shared = Arc::new(Shared::new(config, wake));
+        let shared = sync::Arc::new(Shared::new(config, wake));
         let exec = Self { shared };
         for _ in 0..exec.shared.config.min_threads {
             if let Err(e) = worker::grow(&exec.shared) {
@@ -236,7 +236,7 @@ impl<J: Job> Executor<J> {
             }
         }
         // See the memory-ordering note on `Shared`.
-        std::sync::atomic::fence(Ordering::SeqCst);
+        sync::atomic::fence(Ordering::SeqCst);
         if sh.idle.searching.load(Ordering::SeqCst) == 0 {
             let woke = sh.idle.parked.load(Ordering::SeqCst) > 0 && sh.state.lock().wake_one(sh);
             // Every thread is busy (or none is left after idle retirement): start one more if
@@ -398,5 +398,6 @@ impl<J: Job> Drop for Executor<J> {
     }
 }
 
-#[cfg(test)]
+// Outside a loom model loom's primitives panic, so these run in the normal build only.
+#[cfg(all(test, not(loom)))]
 mod tests;

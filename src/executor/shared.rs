@@ -4,9 +4,10 @@
 
 use super::metrics::Metrics;
 use super::queue::PriorityQueue;
+use super::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use super::sync::thread::JoinHandle;
+use super::sync::{Condvar, Mutex, Once};
 use super::{Config, Event, Job, Task, TaskCtl};
-use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,14 +79,15 @@ pub(super) struct Shared<J: Job> {
     /// Which thread indexes are taken (a new thread takes the lowest free one).
     pub(super) slots: Mutex<Vec<bool>>,
     /// Join handles of the workers and the deadline watcher, joined by `join_exited`.
-    pub(super) threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
     pub(super) events: Padded<Mutex<Vec<Event<J>>>>,
     pub(super) wake: Box<dyn Fn() + Send + Sync>,
     /// Set by destroy: every running task's token reports cancelled. Read by kernels' polls.
-    pub(super) abort: Padded<AtomicBool>,
+    /// std's in every build: [`CancelToken::new`](super::CancelToken) takes it (see `sync`).
+    pub(super) abort: Padded<std::sync::atomic::AtomicBool>,
     pub(super) deadlines: Mutex<Deadlines>,
     pub(super) deadline_cv: Condvar,
-    pub(super) watcher_started: std::sync::Once,
+    pub(super) watcher_started: Once,
     pub(super) metrics: Metrics,
     pub(super) config: Config,
 }
@@ -161,13 +163,13 @@ impl<J: Job> Shared<J> {
             threads: Mutex::new(Vec::new()),
             events: Padded(Mutex::new(Vec::new())),
             wake: Box::new(wake),
-            abort: Padded(AtomicBool::new(false)),
+            abort: Padded(std::sync::atomic::AtomicBool::new(false)),
             deadlines: Mutex::new(Deadlines {
                 slots: Vec::new(),
                 stop: false,
             }),
             deadline_cv: Condvar::new(),
-            watcher_started: std::sync::Once::new(),
+            watcher_started: Once::new(),
             metrics: Metrics::new(),
             config,
         }
