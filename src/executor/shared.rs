@@ -57,9 +57,12 @@ pub(super) struct Deadlines {
 /// # Memory ordering
 /// `nonempty` and `parked` form a Dekker pair: a submitter that makes the inbox non-empty
 /// publishes `nonempty`, fences (`SeqCst`), then reads `parked`; a worker about to park
-/// publishes `parked` then re-reads `nonempty` (both `SeqCst`) under `state`. One of them sees
-/// the other, so a task is never left with every worker asleep. The counters `admitted`, `left`,
-/// `running`, `searching` are otherwise `Relaxed` hints.
+/// publishes `parked`, fences, then re-reads `nonempty` under `state` (all `SeqCst`). One of them
+/// sees the other, so a task is never left with every worker asleep. The worker's fence is
+/// redundant in C11 (`SeqCst` accesses alone forbid the store-buffering outcome), but loom treats
+/// `SeqCst` loads and stores as `AcqRel` and models only fences as `SeqCst`, so without it the
+/// models report a lost wake-up that cannot happen; it is one fence per park, before a futex
+/// wait. The counters `admitted`, `left`, `running`, `searching` are otherwise `Relaxed` hints.
 pub(super) struct Shared<J: Job> {
     /// Written by submitters on every task.
     pub(super) submit: Padded<SubmitSide<J>>,

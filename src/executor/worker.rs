@@ -169,6 +169,7 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         shared.idle.parked.store(st.sleepers - st.wakeups, SeqCst);
         let mut timed_out = false;
         // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
+        sync::atomic::fence(SeqCst);
         if !shared.signals.nonempty.load(SeqCst) && shared.lifecycle() == lifecycle {
             let min = shared.min_threads.load(Relaxed);
             match shared.config.idle_timeout {
