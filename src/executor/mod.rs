@@ -398,6 +398,8 @@ impl<J: Job> Drop for Executor<J> {
     }
 }
 
+#[cfg(all(test, loom))]
+mod loom_tests;
 // Outside a loom model loom's primitives panic, so these run in the normal build only.
 #[cfg(all(test, not(loom)))]
 mod tests;
