@@ -229,8 +229,9 @@ fn check_terminal(ctl: &TaskCtl) {
 }
 
 /// The preemption bound of the pool models: 3 keeps each to seconds here (about 2,000 to 65,000
-/// interleavings). The models with three busy threads (two workers, or the deadline watcher with
-/// the kernel waiting on the model) take 2: at 3 they run for minutes.
+/// interleavings). Three take 2: `expiry_stops_a_running_kernel` and
+/// `token_sees_expiry_or_cancel_after_start` (30 and 60 s at 3) and `two_workers_two_tasks`
+/// (190,000 interleavings, over a minute, already at 2).
 const BOUND: Option<usize> = Some(3);
 
 /// Runs `f` under loom with `bound` preemptions at most (`None`: exhaustive), unless
