@@ -1,11 +1,12 @@
 //! Counters and latency histograms, kept off the queue lock.
 //!
-//! Each worker owns a cache-line-aligned [`WorkerMetrics`] that only it writes, so recording a
+//! Each worker owns a cache-padded [`WorkerMetrics`] that only it writes, so recording a
 //! task is a handful of uncontended relaxed atomic adds. Readers (the JS thread asking for
 //! `stats()`) sum the per-worker values; a snapshot may be a few tasks stale, never torn in a way
 //! that matters for monitoring. Settlement outcomes (failed, cancelled, timed out) are counted by
 //! whoever settles the task, through [`Metrics::record_outcome`].
 
+use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -124,8 +125,8 @@ impl Histogram {
     }
 }
 
-/// What one worker thread slot records. Written only by the thread that holds the slot.
-#[repr(align(64))]
+/// What one worker thread slot records. Written only by the thread that holds the slot, and kept
+/// in a [`CachePadded`] so no other slot or allocation shares its lines.
 #[derive(Default)]
 pub struct WorkerMetrics {
     pub run_time: Histogram,
@@ -160,7 +161,7 @@ pub enum Outcome {
 pub struct Metrics {
     /// One slot per thread index ever used; a retired thread's slot keeps its counts and is
     /// reused by the next thread that takes its index.
-    workers: RwLock<Vec<Arc<WorkerMetrics>>>,
+    workers: RwLock<Vec<Arc<CachePadded<WorkerMetrics>>>>,
     completed: AtomicU64,
     failed: AtomicU64,
     cancelled: AtomicU64,
@@ -220,7 +221,7 @@ impl Metrics {
     }
 
     /// The slot for thread `index`, created if new, marked alive from now.
-    pub(crate) fn attach(&self, index: usize) -> Arc<WorkerMetrics> {
+    pub(crate) fn attach(&self, index: usize) -> Arc<CachePadded<WorkerMetrics>> {
         let mut ws = self.workers.write();
         while ws.len() <= index {
             ws.push(Arc::default());

@@ -4,8 +4,8 @@
 //! # Ownership
 //! - [`Executor`] is the thin handle the binding owns (on the JS thread). Dropping it destroys
 //!   the pool without joining: threads finish their current task and exit on their own.
-//! - `Shared` is the `Arc`-shared inner: the queue and lifecycle under one mutex, the outgoing
-//!   event queue under another, the metrics in atomics.
+//! - `Shared` (`shared.rs`) is the `Arc`-shared inner: the queue and lifecycle under one mutex,
+//!   the outgoing event queue under another, the metrics in atomics.
 //! - Each worker thread owns its [`WorkerMetrics`](metrics::WorkerMetrics) slot and its
 //!   deadline slot; the deadline watcher thread is started on the first timed task.
 //!
@@ -21,6 +21,7 @@
 
 mod metrics;
 mod queue;
+mod shared;
 mod sync;
 mod task;
 mod worker;
@@ -28,11 +29,10 @@ mod worker;
 pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, ThreadSnapshot, WorkerMetrics};
 pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
 
-use parking_lot::{Condvar, Mutex};
-use queue::PriorityQueue;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use shared::{Lifecycle, Shared};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use sync::atomic::Ordering;
 
 /// The work a task carries. `run` is called at most once, on a worker thread.
 pub trait Job: Send + 'static {
@@ -163,128 +163,9 @@ pub enum SubmitError<J> {
     Closed(Task<J>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-enum Lifecycle {
-    Running = 0,
-    /// No new tasks; queued ones still run.
-    Closing = 1,
-    /// No new tasks; queue emptied, running ones asked to stop.
-    Destroying = 2,
-}
-
-/// What only workers touch, under the queue lock.
-struct State<J> {
-    queue: PriorityQueue<Task<J>>,
-    /// An empty buffer swapped with the inbox, so neither side reallocates.
-    spare: Vec<Task<J>>,
-    /// Parked workers, and how many of them were already sent a wake-up.
-    sleepers: usize,
-    wakeups: usize,
-}
-
-/// Keeps a group of fields on its own cache lines (two, for adjacent-line prefetch), so that the
-/// submitting thread and the workers do not invalidate each other's lines on every task.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// How long an idle worker spins for new work before parking. Catching the next submission
-/// without a futex round trip is what keeps one-at-a-time round trips short; only one worker
-/// spins at a time so the JS thread keeps a core.
-const SPIN: Duration = Duration::from_micros(50);
-
-struct Deadlines {
-    slots: Vec<Option<(Instant, u64, Arc<TaskCtl>)>>,
-    stop: bool,
-}
-
-/// The pool's shared inner.
-///
-/// Submitters only push to `inbox` (a short critical section nobody else holds for long);
-/// workers move the inbox into the priority queue under `state`, which submitters never take
-/// except to wake a parked worker. This keeps the JS thread off the lock the workers contend on.
-///
-/// # Memory ordering
-/// `nonempty` and `parked` form a Dekker pair: a submitter that makes the inbox non-empty
-/// publishes `nonempty`, fences (`SeqCst`), then reads `parked`; a worker about to park
-/// publishes `parked` then re-reads `nonempty` (both `SeqCst`) under `state`. One of them sees
-/// the other, so a task is never left with every worker asleep. The counters `admitted`, `left`, `running`, `searching` are otherwise
-/// `Relaxed` hints.
-pub(crate) struct Shared<J: Job> {
-    /// Written by submitters on every task.
-    submit: Padded<SubmitSide<J>>,
-    signals: Padded<Signals>,
-    /// Written by workers on every task (kept off the submitters' cache lines).
-    state: Padded<Mutex<State<J>>>,
-    work: Condvar,
-    progress: Padded<Progress>,
-    /// Written only when workers go idle or wake; read by submitters.
-    idle: Padded<Idle>,
-    lifecycle: AtomicU8,
-    /// Threads started and not yet exited (a thread being started counts already).
-    live_threads: AtomicUsize,
-    /// The current `min_threads` / `max_threads` (changed by `resize`).
-    min_threads: AtomicUsize,
-    max_threads: AtomicUsize,
-    /// Which thread indexes are taken (a new thread takes the lowest free one).
-    slots: Mutex<Vec<bool>>,
-    /// Join handles of the workers and the deadline watcher, joined by `join_exited`.
-    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    events: Padded<Mutex<Vec<Event<J>>>>,
-    wake: Box<dyn Fn() + Send + Sync>,
-    /// Set by destroy: every running task's token reports cancelled. Read by kernels' polls.
-    abort: Padded<AtomicBool>,
-    deadlines: Mutex<Deadlines>,
-    deadline_cv: Condvar,
-    watcher_started: std::sync::Once,
-    metrics: Metrics,
-    config: Config,
-}
-
-/// What only submitters touch on every task.
-struct SubmitSide<J> {
-    inbox: Mutex<Vec<Task<J>>>,
-    /// Tasks ever accepted; `admitted - left` is the number waiting.
-    admitted: AtomicUsize,
-}
-
-/// Flags workers read often and submitters write rarely (all changed under the inbox lock).
-struct Signals {
-    /// The inbox holds tasks. Set only by the push that makes it non-empty, so a burst of
-    /// submissions writes it once per refill, not once per task.
-    nonempty: AtomicBool,
-    /// The inbox holds a task that may outrank something in the queue; workers then merge
-    /// before their next pop. See `Executor::submit`.
-    urgent: AtomicBool,
-    /// The queue may hold priorities other than 0.
-    mixed: AtomicBool,
-}
-
-struct Progress {
-    /// Physical queue length, mirrored outside the lock for the spinning worker.
-    pending: AtomicUsize,
-    /// Tasks that stopped waiting: started, or cancelled while queued.
-    left: AtomicUsize,
-    running: AtomicUsize,
-}
-
-struct Idle {
-    /// Workers spinning for new work (at most one).
-    searching: AtomicUsize,
-    /// `sleepers - wakeups`: parked workers nobody has woken yet.
-    parked: AtomicUsize,
-}
-
 /// Handle to a running pool. See the module docs.
 pub struct Executor<J: Job> {
-    shared: Arc<Shared<J>>,
+    shared: sync::Arc<Shared<J>>,
 }
 
 impl<J: Job> Executor<J> {
@@ -296,50 +177,7 @@ impl<J: Job> Executor<J> {
             "a pool needs 0 <= min_threads <= max_threads and max_threads >= 1"
         );
         worker::quiet_pool_thread_panics(&config.thread_name);
-        let shared = Arc::new(Shared {
-            submit: Padded(SubmitSide {
-                inbox: Mutex::new(Vec::new()),
-                admitted: AtomicUsize::new(0),
-            }),
-            signals: Padded(Signals {
-                nonempty: AtomicBool::new(false),
-                urgent: AtomicBool::new(false),
-                mixed: AtomicBool::new(false),
-            }),
-            state: Padded(Mutex::new(State {
-                queue: PriorityQueue::default(),
-                spare: Vec::new(),
-                sleepers: 0,
-                wakeups: 0,
-            })),
-            work: Condvar::new(),
-            progress: Padded(Progress {
-                pending: AtomicUsize::new(0),
-                left: AtomicUsize::new(0),
-                running: AtomicUsize::new(0),
-            }),
-            idle: Padded(Idle {
-                searching: AtomicUsize::new(0),
-                parked: AtomicUsize::new(0),
-            }),
-            lifecycle: AtomicU8::new(Lifecycle::Running as u8),
-            live_threads: AtomicUsize::new(0),
-            min_threads: AtomicUsize::new(config.min_threads),
-            max_threads: AtomicUsize::new(config.max_threads),
-            slots: Mutex::new(Vec::new()),
-            threads: Mutex::new(Vec::new()),
-            events: Padded(Mutex::new(Vec::new())),
-            wake: Box::new(wake),
-            abort: Padded(AtomicBool::new(false)),
-            deadlines: Mutex::new(Deadlines {
-                slots: Vec::new(),
-                stop: false,
-            }),
-            deadline_cv: Condvar::new(),
-            watcher_started: std::sync::Once::new(),
-            metrics: Metrics::new(),
-            config,
-        });
+        let shared = sync::Arc::new(Shared::new(config, wake));
         let exec = Self { shared };
         for _ in 0..exec.shared.config.min_threads {
             if let Err(e) = worker::grow(&exec.shared) {
@@ -398,7 +236,7 @@ impl<J: Job> Executor<J> {
             }
         }
         // See the memory-ordering note on `Shared`.
-        std::sync::atomic::fence(Ordering::SeqCst);
+        sync::atomic::fence(Ordering::SeqCst);
         if sh.idle.searching.load(Ordering::SeqCst) == 0 {
             let woke = sh.idle.parked.load(Ordering::SeqCst) > 0 && sh.state.lock().wake_one(sh);
             // Every thread is busy (or none is left after idle retirement): start one more if
@@ -553,26 +391,6 @@ impl<J: Job> Executor<J> {
     }
 }
 
-impl<J> State<J> {
-    /// Wakes one parked worker if nobody is already looking for work. A futex wake costs more
-    /// than a trivial task, so it is left to a spinning worker whenever there is one. Returns
-    /// whether an idle worker (spinning, just woken, or parked and woken now) will look at the
-    /// queue; if not, every thread is busy.
-    fn wake_one<J2: Job>(&mut self, sh: &Shared<J2>) -> bool {
-        if sh.idle.searching.load(Ordering::SeqCst) > 0 {
-            return true;
-        }
-        if self.sleepers > self.wakeups {
-            self.wakeups += 1;
-            sh.idle
-                .parked
-                .store(self.sleepers - self.wakeups, Ordering::SeqCst);
-            sh.work.notify_one();
-        }
-        self.sleepers > 0
-    }
-}
-
 impl<J: Job> Drop for Executor<J> {
     /// Destroys the pool without joining: a running kernel may take a while to notice.
     fn drop(&mut self) {
@@ -580,54 +398,8 @@ impl<J: Job> Drop for Executor<J> {
     }
 }
 
-impl<J: Job> Shared<J> {
-    /// Tasks accepted and not yet started or cancelled.
-    fn waiting(&self) -> usize {
-        // `left` is read second: it may include tasks admitted after the first read, so clamp.
-        let admitted = self.submit.admitted.load(Ordering::Relaxed);
-        admitted.saturating_sub(self.progress.left.load(Ordering::Relaxed))
-    }
-
-    fn lifecycle(&self) -> Lifecycle {
-        match self.lifecycle.load(Ordering::SeqCst) {
-            0 => Lifecycle::Running,
-            1 => Lifecycle::Closing,
-            _ => Lifecycle::Destroying,
-        }
-    }
-
-    /// Whether one more thread may start: below `max_threads` and not destroyed.
-    fn can_grow(&self) -> bool {
-        self.live_threads.load(Ordering::SeqCst) < self.max_threads.load(Ordering::Relaxed)
-            && self.lifecycle() != Lifecycle::Destroying
-    }
-
-    /// After close/destroy: when no thread is alive (all retired, or `min_threads` is 0) none
-    /// will report its exit, so report it here. Extra `Exited` events are harmless.
-    fn exited_if_none_alive(&self) {
-        if self.live_threads.load(Ordering::SeqCst) == 0 {
-            self.stop_watcher();
-            self.push_event(Event::Exited { remaining: 0 });
-        }
-    }
-
-    fn stop_watcher(&self) {
-        self.deadlines.lock().stop = true;
-        self.deadline_cv.notify_all();
-    }
-
-    fn push_event(&self, e: Event<J>) {
-        let was_empty = {
-            let mut ev = self.events.lock();
-            let was_empty = ev.is_empty();
-            ev.push(e);
-            was_empty
-        };
-        if was_empty {
-            (self.wake)();
-        }
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests;
+// Outside a loom model loom's primitives panic, so these run in the normal build only.
+#[cfg(all(test, not(loom)))]
 mod tests;

@@ -1,13 +1,27 @@
 //! The worker loop and the deadline watcher.
 
 use super::metrics::WorkerMetrics;
+use super::shared::{Lifecycle, Shared, State};
+use super::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
+use super::sync::{self, Arc, MutexGuard};
 use super::task::CancelToken;
-use super::{Event, Job, Lifecycle, Panic, Shared, State, Task, SPIN};
-use parking_lot::MutexGuard;
+use super::{Event, Job, Panic, Task};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
-use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long an idle worker spins for new work before parking. Catching the next submission
+/// without a futex round trip is what keeps one-at-a-time round trips short; only one worker
+/// spins at a time so the JS thread keeps a core. In a loom model the spin is one poll and one
+/// pause (a yield): loom has no clock, and the protocol relies on no more than one look (the
+/// worker checks again under the lock before it parks).
+const SPIN: Duration = if sync::MODEL {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
+/// Polls of the spin between two reads of the clock, and pauses between two polls.
+const SPIN_POLLS: usize = if sync::MODEL { 1 } else { 8 };
+const SPIN_PAUSES: usize = if sync::MODEL { 1 } else { 16 };
 
 /// Panics on pool threads become task errors carrying the message, so the default hook's
 /// stderr report is noise there; panics on any other thread are reported as before. The hook
@@ -55,7 +69,7 @@ pub(super) fn grow<J: Job>(shared: &Arc<Shared<J>>) -> std::io::Result<bool> {
             d.slots.resize(index + 1, None);
         }
     }
-    let mut b = std::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
+    let mut b = sync::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
     if let Some(size) = shared.config.stack_size {
         b = b.stack_size(size);
     }
@@ -63,7 +77,7 @@ pub(super) fn grow<J: Job>(shared: &Arc<Shared<J>>) -> std::io::Result<bool> {
     // `threads` does.
     let metrics = shared.metrics.attach(index);
     let s = Arc::clone(shared);
-    let m = Arc::clone(&metrics);
+    let m = std::sync::Arc::clone(&metrics);
     match b.spawn(move || run_worker(&s, index, &m)) {
         Ok(h) => {
             let mut threads = shared.threads.lock();
@@ -155,6 +169,7 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
         shared.idle.parked.store(st.sleepers - st.wakeups, SeqCst);
         let mut timed_out = false;
         // Re-check after publishing `parked` (see the memory-ordering note on `Shared`).
+        sync::atomic::fence(SeqCst);
         if !shared.signals.nonempty.load(SeqCst) && shared.lifecycle() == lifecycle {
             let min = shared.min_threads.load(Relaxed);
             match shared.config.idle_timeout {
@@ -217,12 +232,12 @@ fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
 fn spin_for_work<J: Job>(shared: &Shared<J>) {
     let until = Instant::now() + SPIN;
     loop {
-        for _ in 0..8 {
+        for _ in 0..SPIN_POLLS {
             if shared.progress.pending.load(Relaxed) > 0 || shared.signals.nonempty.load(Relaxed) {
                 return;
             }
-            for _ in 0..16 {
-                std::hint::spin_loop();
+            for _ in 0..SPIN_PAUSES {
+                sync::hint::spin_loop();
             }
         }
         if Instant::now() >= until {
@@ -318,19 +333,19 @@ fn arm_deadline<J: Job>(
     index: usize,
     at: Instant,
     tag: u64,
-    ctl: &Arc<super::TaskCtl>,
+    ctl: &std::sync::Arc<super::TaskCtl>,
 ) {
     shared.watcher_started.call_once(|| {
         let s = Arc::clone(shared);
         // If the watcher cannot start, deadlines are not enforced; the task still runs.
-        let spawned = std::thread::Builder::new()
+        let spawned = sync::thread::Builder::new()
             .name("pool-timer".into())
             .spawn(move || watch_deadlines(&s));
         if let Ok(h) = spawned {
             shared.threads.lock().push(h);
         }
     });
-    shared.deadlines.lock().slots[index] = Some((at, tag, Arc::clone(ctl)));
+    shared.deadlines.lock().slots[index] = Some((at, tag, std::sync::Arc::clone(ctl)));
     shared.deadline_cv.notify_one();
 }
 
@@ -349,7 +364,7 @@ fn watch_deadlines<J: Job>(shared: &Shared<J>) {
                     if ctl.expire() {
                         shared.push_event(Event::Expired {
                             tag: *tag,
-                            ctl: Arc::clone(ctl),
+                            ctl: std::sync::Arc::clone(ctl),
                         });
                     }
                     *slot = None;
