@@ -53,7 +53,9 @@ async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor
   const name = `bench${seq++}`
   const workers = []
   for (let i = 0; i < procs; i++) workers.push(await startWorker(contender, name, redis.port, slots))
-  const queue = new Queue(name, { connection: redis.connection })
+  // BullMQ trims the events stream to 10k entries by default; a QueueEvents reader that falls
+  // behind under load would miss 'completed' events and the run would never end.
+  const queue = new Queue(name, { connection: redis.connection, streams: { events: { maxLen: 1_000_000 } } })
   const events = new QueueEvents(name, { connection: redis.connection })
   await events.waitUntilReady()
   const added = new Map()
@@ -64,7 +66,14 @@ async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor
   let peakRss = 0
   events.on('active', ({ jobId }) => starts.set(jobId, (starts.get(jobId) ?? 0) + 1))
   events.on('stalled', () => stalled++)
-  const done = new Promise((resolve) => {
+  let progress = -1
+  let watchdog
+  const done = new Promise((resolve, reject) => {
+    // A run that stops making progress fails loudly instead of hanging the benchmark.
+    watchdog = setInterval(() => {
+      if (latencies.length === progress) reject(new Error(`${contender}: no job settled for 60 s (${latencies.length}/${w.jobs} settled)`))
+      progress = latencies.length
+    }, 60_000)
     const finish = ({ jobId }, ok) => {
       if (!ok) failed++
       latencies.push(performance.now() - added.get(jobId))
@@ -84,7 +93,10 @@ async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor
     for (const j of jobs.slice(i, i + 500)) added.set(j.opts.jobId, now)
     await queue.addBulk(jobs.slice(i, i + 500))
   }
-  await done
+  await done.catch((err) => {
+    for (const c of workers) process.kill(-c.pid, 'SIGKILL') // the whole group: sandboxed children too
+    throw err
+  }).finally(() => clearInterval(watchdog))
   const seconds = (performance.now() - t0) / 1000
   const elds = []
   for (const c of workers) {
