@@ -189,10 +189,28 @@ describe('bcrypt', () => {
     const good = bcryptjs.hashSync('pw', 4)
     for (const hash of ['', 'nope', good.slice(0, 59), good + 'x', good.replace('$2b$', '$2c$'),
       good.replace('$2b$04$', '$2b$03$'), good.replace('$2b$04$', '$2b$32$'), good.replace(/.$/, '!'),
-      '$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaA']) {
+      '$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaA', good.replace('$2b$', '$2x$')]) {
       await rejectsWith(pool.run('bcrypt.verify', { password: 'pw', hash }), TypeError, 'ERR_INVALID_ARG_VALUE')
     }
     await stillAnswers()
+  })
+
+  it('refuses a salt or hash whose last character has unused bits set, accepts the other prefixes', async () => {
+    // 22 salt characters carry 128 bits and 31 hash characters 184: the last one of each has
+    // 4 (salt, index 28) or 2 (hash, index 59) bits that a canonical encoder leaves zero.
+    const ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+    const good = bcryptjs.hashSync('pw', 4)
+    const at = (i, c) => good.slice(0, i) + c + good.slice(i + 1)
+    for (const [i, spare] of [[28, 16], [59, 4]]) {
+      const base = ALPHABET.indexOf(good[i]) - (ALPHABET.indexOf(good[i]) % spare)
+      for (let extra = 1; extra < spare; extra++) {
+        const hash = at(i, ALPHABET[base + extra])
+        await rejectsWith(pool.run('bcrypt.verify', { password: 'pw', hash }), TypeError, 'ERR_INVALID_ARG_VALUE')
+      }
+    }
+    for (const prefix of ['$2a$', '$2b$', '$2y$']) {
+      assert.equal(await pool.run('bcrypt.verify', { password: 'pw', hash: prefix + good.slice(4) }), true, prefix)
+    }
   })
 
   it('bad input is a typed error with a code', async () => {

@@ -126,9 +126,10 @@ fn bcrypt_jbcrypt_vectors() {
         if n(v, "cost") <= 10 {
             let setting = s(v, "salt_setting");
             let salt = bcrypt_b64_salt(&setting[7..29]);
-            let parts = ::bcrypt::hash_with_salt(&pw, n(v, "cost") as u32, salt).expect("hash");
+            let parts =
+                ::bcrypt_rust::hash_with_salt(&pw, n(v, "cost") as u32, salt).expect("hash");
             assert_eq!(
-                parts.format_for_version(::bcrypt::Version::TwoA),
+                parts.format_for_version(::bcrypt_rust::Version::TwoA),
                 hash,
                 "{v}"
             );
@@ -187,6 +188,38 @@ fn bcrypt_input_checks() {
         BcryptVerify::run(&args, Data::Null, &t()),
         Ok(Output::Bool(true))
     );
+}
+
+#[test]
+fn bcrypt_refuses_non_canonical_tails() {
+    const ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let h = bcrypt_hash(b"pw", 4, &t()).unwrap();
+    // Index 28 ends the salt (4 unused bits), index 59 the hash (2 unused bits).
+    for (i, spare) in [(28, 16), (59, 4)] {
+        for (k, &c) in ALPHABET.iter().enumerate() {
+            let mut b = h.clone().into_bytes();
+            b[i] = c;
+            let other = String::from_utf8(b).unwrap();
+            if k % spare == 0 {
+                assert_eq!(check_bcrypt_hash(&other), Ok(4), "{other}");
+                assert_eq!(
+                    bcrypt_verify(b"pw", &other, &t()),
+                    Ok(other == h),
+                    "{other}"
+                );
+            } else {
+                assert_eq!(
+                    code(bcrypt_verify(b"pw", &other, &t())),
+                    "ERR_INVALID_ARG_VALUE",
+                    "{other}"
+                );
+            }
+        }
+    }
+    for prefix in ["$2a$", "$2y$"] {
+        let other = format!("{prefix}{}", &h[4..]);
+        assert_eq!(bcrypt_verify(b"pw", &other, &t()), Ok(true), "{other}");
+    }
 }
 
 fn algorithm(name: &str) -> ::argon2::Algorithm {
