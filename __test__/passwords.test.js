@@ -6,6 +6,7 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
+const fs = require('node:fs')
 const bcryptjs = require('bcryptjs')
 const { WorkerPool } = require('..')
 const { rejectsWith, waitFor, withPool } = require('./helpers')
@@ -262,6 +263,39 @@ describe('argon2', () => {
     }
     await stillAnswers()
   })
+
+  it('parallelism 4 computes on the task\'s own thread: no thread is started (Linux)', {
+    skip: !fs.existsSync('/proc/self/task') && 'no /proc/self/task',
+  }, () => withPool({ threads: 1 }, async (one) => {
+    // A thread inherits its creator's name, so a helper started by a pool thread would be
+    // listed as one more pool-* thread while the hash runs.
+    const poolThreads = () => fs.readdirSync('/proc/self/task').filter((t) => {
+      try { return fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('pool-') } catch { return false }
+    }).length
+    const watch = async (task) => {
+      let settled = false
+      task.then(() => { settled = true }, () => { settled = true })
+      let samples = 0
+      let peak = 0
+      for (; !settled; samples++) {
+        peak = Math.max(peak, poolThreads())
+        await new Promise(setImmediate)
+      }
+      return { result: await task, samples, peak }
+    }
+    await one.run('fib', 1) // the pool's thread is started
+    const baseline = poolThreads()
+    const h = await watch(one.run('argon2.hash', { password: 'pw', memoryCost: 16384, timeCost: 8, parallelism: 4 }))
+    const big = await watch(one.run('argon2.hash', { password: 'pw', memoryCost: 65536, timeCost: 2, parallelism: 4 }))
+    // A stored p=4 string: the decoded parameters would use one thread per lane.
+    const v = await watch(one.run('argon2.verify', { password: 'pw', hash: h.result }))
+    assert.match(h.result, /\$m=16384,t=8,p=4\$/)
+    assert.equal(v.result, true)
+    for (const [name, r] of Object.entries({ reused: h, oneShot: big, verify: v })) {
+      assert.ok(r.samples >= 3, `${name}: only ${r.samples} samples while it ran`)
+      assert.equal(r.peak, baseline, `${name}: ${r.peak} pool-* threads while it ran, ${baseline} before`)
+    }
+  }))
 
   it('bad input is a typed error with a code; huge parameters are refused', async () => {
     await rejectsWith(pool.run('argon2.hash', { password: 'x', type: 'argon3' }), RangeError, 'ERR_OUT_OF_RANGE')

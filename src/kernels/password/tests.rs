@@ -222,13 +222,26 @@ fn bcrypt_refuses_non_canonical_tails() {
     }
 }
 
-fn algorithm(name: &str) -> ::argon2::Algorithm {
+fn algorithm(name: &str) -> ::argon2_rust::Algorithm {
     match name {
-        "argon2d" => ::argon2::Algorithm::Argon2d,
-        "argon2i" => ::argon2::Algorithm::Argon2i,
-        "argon2id" => ::argon2::Algorithm::Argon2id,
+        "argon2d" => ::argon2_rust::Algorithm::Argon2d,
+        "argon2i" => ::argon2_rust::Algorithm::Argon2i,
+        "argon2id" => ::argon2_rust::Algorithm::Argon2id,
         _ => panic!("{name}"),
     }
+}
+
+/// Argon2 parameters of a vector (one thread, as the kernels use them).
+fn argon2_params(v: &Value, tag_len: u64) -> ::argon2_rust::Params {
+    use ::argon2_rust::params::{Memory, TagLen};
+    ::argon2_rust::Params::builder()
+        .memory(Memory::kib(n(v, "m_cost_kib")))
+        .passes(n(v, "t_cost") as u32)
+        .lanes(n(v, "parallelism") as u32)
+        .threads(1)
+        .tag_len(TagLen::bytes(tag_len))
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -240,20 +253,14 @@ fn argon2_reference_hash_tests() {
             continue;
         }
         let version = match n(v, "version") {
-            16 => ::argon2::Version::V0x10,
-            19 => ::argon2::Version::V0x13,
+            16 => ::argon2_rust::Version::V0x10,
+            19 => ::argon2_rust::Version::V0x13,
             x => panic!("version {x}"),
         };
-        let params = ::argon2::Params::new(
-            n(v, "m_cost_kib") as u32,
-            n(v, "t_cost") as u32,
-            n(v, "parallelism") as u32,
-            Some(n(v, "tag_length") as usize),
-        )
-        .unwrap();
-        let a = ::argon2::Argon2::new(algorithm(s(v, "type")), version, params);
+        let params = argon2_params(v, n(v, "tag_length"));
+        let a = ::argon2_rust::Argon2::new(algorithm(s(v, "type")), version, params);
         let mut tag = vec![0u8; n(v, "tag_length") as usize];
-        a.hash_password_into(
+        a.hash_into(
             s(v, "password").as_bytes(),
             s(v, "salt").as_bytes(),
             &mut tag,
@@ -283,25 +290,18 @@ fn argon2_rfc9106_with_secret_and_ad() {
     for v in vs {
         let ad = unhex(s(v, "ad_hex"));
         let secret = unhex(s(v, "secret_hex"));
-        let params = ::argon2::ParamsBuilder::new()
-            .m_cost(n(v, "m_cost_kib") as u32)
-            .t_cost(n(v, "t_cost") as u32)
-            .p_cost(n(v, "parallelism") as u32)
-            .output_len(n(v, "tag_length") as usize)
-            .data(::argon2::AssociatedData::new(&ad).unwrap())
-            .build()
-            .unwrap();
-        let a = ::argon2::Argon2::new_with_secret(
-            &secret,
+        let params = argon2_params(v, n(v, "tag_length"));
+        let a = ::argon2_rust::Argon2::new(
             algorithm(s(v, "type")),
-            ::argon2::Version::V0x13,
+            ::argon2_rust::Version::V0x13,
             params,
-        )
-        .unwrap();
+        );
         let mut tag = vec![0u8; n(v, "tag_length") as usize];
-        a.hash_password_into(
+        a.hash_into_with_ad(
             &unhex(s(v, "password_hex")),
             &unhex(s(v, "salt_hex")),
+            &secret,
+            &ad,
             &mut tag,
         )
         .unwrap();
@@ -339,14 +339,11 @@ fn argon2_kernel_round_trip_and_bounds() {
         let (pw, salt) = (s(v, "password").to_owned(), s(v, "salt").to_owned());
         let p = Argon2HashArgs {
             password: pw.as_bytes().to_vec(),
-            algorithm: ::argon2::Algorithm::Argon2id,
-            params: ::argon2::Params::new(
-                n(v, "m_cost_kib") as u32,
-                n(v, "t_cost") as u32,
-                n(v, "parallelism") as u32,
-                Some(32),
-            )
-            .unwrap(),
+            argon2: ::argon2_rust::Argon2::new(
+                ::argon2_rust::Algorithm::Argon2id,
+                ::argon2_rust::Version::V0x13,
+                argon2_params(v, 32),
+            ),
             salt: Some(salt.as_bytes().to_vec()),
         };
         assert_eq!(argon2_hash(&p, &t()).unwrap(), s(v, "encoded"), "{v}");
@@ -390,6 +387,108 @@ fn argon2_kernel_round_trip_and_bounds() {
             "{bad}"
         );
     }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    ::argon2_rust::encode_base64(bytes).unwrap()
+}
+
+/// What a stored PHC string may contain beyond `m`, `t`, `p`, as argon2 0.5 (the pool's
+/// earlier crate) read it: `data=` is hashed in, `keyid=` ignored, any order, no other key.
+#[test]
+fn argon2_phc_strings_as_before() {
+    use ::argon2_rust::{Algorithm, Argon2, Version};
+    let (pw, salt, ad) = (b"password", b"somesaltsomesalt", b"associated");
+    let a = |m: u64, p: u32, tag: u64| {
+        let v = serde_json::json!({ "m_cost_kib": m, "t_cost": 1, "parallelism": p });
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params(&v, tag))
+    };
+    let mut tag = [0u8; 32];
+    a(64, 1, 32)
+        .hash_into_with_ad(pw, salt, &[], ad, &mut tag)
+        .unwrap();
+    let (s64, t64, d64) = (b64(salt), b64(&tag), b64(ad));
+    for h in [
+        format!("$argon2id$v=19$m=64,t=1,p=1,data={d64}${s64}${t64}"),
+        format!("$argon2id$v=19$data={d64},p=1,t=1,m=64${s64}${t64}"),
+        format!("$argon2id$v=19$m=64,t=1,p=1,keyid=AAECAw,data={d64}${s64}${t64}"),
+    ] {
+        assert_eq!(argon2_verify(pw, &h, &t()), Ok(true), "{h}");
+        assert_eq!(argon2_verify(b"passwore", &h, &t()), Ok(false), "{h}");
+    }
+    // Without its data the tag does not match.
+    let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${t64}");
+    assert_eq!(argon2_verify(pw, &h, &t()), Ok(false));
+    let mut plain = [0u8; 32];
+    a(64, 1, 32).hash_into(pw, salt, &mut plain).unwrap();
+    let ok = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&plain));
+    assert_eq!(argon2_verify(pw, &ok, &t()), Ok(true));
+    let bad = |h: &str| code(argon2_verify(pw, h, &t()));
+    for params in [
+        "m=64,t=1,p=1,x=1",
+        "m=64,t=1,p=1,m=64",
+        "m=64,t=1,p=1,keyid=",
+        "m=64,t=1,p=1,keyid=AAAAAAAAAAAAAAAA",
+        "m=64,t=1,p=1,keyid=!!",
+        "m=064,t=1,p=1",
+        "m=64,t=1",
+    ] {
+        let h = format!("$argon2id$v=19${params}${s64}${}", b64(&plain));
+        assert_eq!(bad(&h), "ERR_INVALID_ARG_VALUE", "{h}");
+    }
+    // data= longer than 32 bytes, a salt over 48 bytes, tags outside 10–64 bytes, too long.
+    let long_ad = format!(
+        "$argon2id$v=19$m=64,t=1,p=1,data={}${s64}${t64}",
+        b64(&[1; 33])
+    );
+    let long_salt = format!("$argon2id$v=19$m=64,t=1,p=1${}${t64}", b64(&[1; 49]));
+    assert_eq!(bad(&long_ad), "ERR_INVALID_ARG_VALUE");
+    assert_eq!(bad(&long_salt), "ERR_INVALID_ARG_VALUE");
+    for len in [9, 65] {
+        let mut tag = vec![0u8; len];
+        a(64, 1, len as u64).hash_into(pw, salt, &mut tag).unwrap();
+        let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&tag));
+        assert_eq!(bad(&h), "ERR_INVALID_ARG_VALUE", "{h}");
+    }
+    for len in [10, 64] {
+        let mut tag = vec![0u8; len];
+        a(64, 1, len as u64).hash_into(pw, salt, &mut tag).unwrap();
+        let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&tag));
+        assert_eq!(argon2_verify(pw, &h, &t()), Ok(true), "{h}");
+    }
+    let huge = format!("{ok}{}", "A".repeat(600));
+    assert_eq!(bad(&huge), "ERR_INVALID_ARG_VALUE");
+}
+
+/// Each thread keeps the largest arena up to 32 MiB; larger memory costs allocate per task.
+#[test]
+fn argon2_arena_reuse_is_bounded() {
+    std::thread::spawn(|| {
+        let hash = |m: f64| {
+            let fields = [
+                ("password", string("pw")),
+                ("memoryCost", num(m)),
+                ("timeCost", num(1.0)),
+                ("parallelism", num(4.0)),
+            ];
+            let args = prep::<Argon2Hash>(&fields).unwrap();
+            let Ok(Output::Str(h)) = Argon2Hash::run(&args, Data::Null, &t()) else {
+                panic!()
+            };
+            assert_eq!(argon2_verify(b"pw", &h, &t()), Ok(true));
+        };
+        assert_eq!(super::argon2::reserved_blocks(), 0);
+        hash(1024.0);
+        assert_eq!(super::argon2::reserved_blocks(), 1024);
+        hash(32768.0);
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+        hash(32784.0); // 32784 blocks (a multiple of 4 lanes × 4): over the bound, not kept
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+        hash(2048.0);
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+    })
+    .join()
+    .unwrap();
 }
 
 #[test]
