@@ -6,6 +6,7 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
+const fs = require('node:fs')
 const bcryptjs = require('bcryptjs')
 const { WorkerPool } = require('..')
 const { rejectsWith, waitFor, withPool } = require('./helpers')
@@ -189,10 +190,28 @@ describe('bcrypt', () => {
     const good = bcryptjs.hashSync('pw', 4)
     for (const hash of ['', 'nope', good.slice(0, 59), good + 'x', good.replace('$2b$', '$2c$'),
       good.replace('$2b$04$', '$2b$03$'), good.replace('$2b$04$', '$2b$32$'), good.replace(/.$/, '!'),
-      '$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaA']) {
+      '$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$aGFzaA', good.replace('$2b$', '$2x$')]) {
       await rejectsWith(pool.run('bcrypt.verify', { password: 'pw', hash }), TypeError, 'ERR_INVALID_ARG_VALUE')
     }
     await stillAnswers()
+  })
+
+  it('refuses a salt or hash whose last character has unused bits set, accepts the other prefixes', async () => {
+    // 22 salt characters carry 128 bits and 31 hash characters 184: the last one of each has
+    // 4 (salt, index 28) or 2 (hash, index 59) bits that a canonical encoder leaves zero.
+    const ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+    const good = bcryptjs.hashSync('pw', 4)
+    const at = (i, c) => good.slice(0, i) + c + good.slice(i + 1)
+    for (const [i, spare] of [[28, 16], [59, 4]]) {
+      const base = ALPHABET.indexOf(good[i]) - (ALPHABET.indexOf(good[i]) % spare)
+      for (let extra = 1; extra < spare; extra++) {
+        const hash = at(i, ALPHABET[base + extra])
+        await rejectsWith(pool.run('bcrypt.verify', { password: 'pw', hash }), TypeError, 'ERR_INVALID_ARG_VALUE')
+      }
+    }
+    for (const prefix of ['$2a$', '$2b$', '$2y$']) {
+      assert.equal(await pool.run('bcrypt.verify', { password: 'pw', hash: prefix + good.slice(4) }), true, prefix)
+    }
   })
 
   it('bad input is a typed error with a code', async () => {
@@ -244,6 +263,39 @@ describe('argon2', () => {
     }
     await stillAnswers()
   })
+
+  it('parallelism 4 computes on the task\'s own thread: no thread is started (Linux)', {
+    skip: !fs.existsSync('/proc/self/task') && 'no /proc/self/task',
+  }, () => withPool({ threads: 1 }, async (one) => {
+    // A thread inherits its creator's name, so a helper started by a pool thread would be
+    // listed as one more pool-* thread while the hash runs.
+    const poolThreads = () => fs.readdirSync('/proc/self/task').filter((t) => {
+      try { return fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').startsWith('pool-') } catch { return false }
+    }).length
+    const watch = async (task) => {
+      let settled = false
+      task.then(() => { settled = true }, () => { settled = true })
+      let samples = 0
+      let peak = 0
+      for (; !settled; samples++) {
+        peak = Math.max(peak, poolThreads())
+        await new Promise(setImmediate)
+      }
+      return { result: await task, samples, peak }
+    }
+    await one.run('fib', 1) // the pool's thread is started
+    const baseline = poolThreads()
+    const h = await watch(one.run('argon2.hash', { password: 'pw', memoryCost: 16384, timeCost: 8, parallelism: 4 }))
+    const big = await watch(one.run('argon2.hash', { password: 'pw', memoryCost: 65536, timeCost: 2, parallelism: 4 }))
+    // A stored p=4 string: the decoded parameters would use one thread per lane.
+    const v = await watch(one.run('argon2.verify', { password: 'pw', hash: h.result }))
+    assert.match(h.result, /\$m=16384,t=8,p=4\$/)
+    assert.equal(v.result, true)
+    for (const [name, r] of Object.entries({ reused: h, oneShot: big, verify: v })) {
+      assert.ok(r.samples >= 3, `${name}: only ${r.samples} samples while it ran`)
+      assert.equal(r.peak, baseline, `${name}: ${r.peak} pool-* threads while it ran, ${baseline} before`)
+    }
+  }))
 
   it('bad input is a typed error with a code; huge parameters are refused', async () => {
     await rejectsWith(pool.run('argon2.hash', { password: 'x', type: 'argon3' }), RangeError, 'ERR_OUT_OF_RANGE')

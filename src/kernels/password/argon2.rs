@@ -1,11 +1,16 @@
-//! `argon2.hash` and `argon2.verify` (RustCrypto `argon2`, PHC strings).
+//! `argon2.hash` and `argon2.verify` (the `argon2-rust` crate, PHC strings).
+//!
+//! Every hash runs on the calling pool thread: the crate's `parallel` feature is off and every
+//! `Params` is built with `threads(1)`, so a `p=4` hash computes its four lanes one after the
+//! other instead of starting helper threads behind the pool's back.
 
 use super::failed;
 use crate::executor::CancelToken;
 use crate::kernels::{
     check_range, Input, InputKind, Kernel, KernelError, Output, Param, RunError, Value,
 };
-use ::argon2::password_hash::{Output as HashOutput, ParamsString, PasswordHash, SaltString};
+use ::argon2_rust::params::{Memory, TagLen};
+use ::argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
 use std::cell::RefCell;
 
 /// Argon2 `memoryCost` bound in KiB (1 GiB), also enforced on stored hashes being verified.
@@ -20,6 +25,9 @@ pub const ARGON2_MAX_SALT: usize = 48;
 /// Random salt length and tag length of `argon2.hash`.
 pub const ARGON2_SALT_LEN: usize = 16;
 pub const ARGON2_TAG_LEN: usize = 32;
+/// `argon2.hash` defaults (OWASP's, and @node-rs/argon2's): 19 MiB, 2 passes.
+const ARGON2_DEFAULT_MEMORY_KIB: u32 = 19_456;
+const ARGON2_DEFAULT_TIME: u32 = 2;
 
 /// `argon2.hash`: `{ password, type = 'argon2id', memoryCost, timeCost, parallelism, salt? }`.
 pub struct Argon2Hash;
@@ -28,10 +36,26 @@ pub struct Argon2Hash;
 #[derive(Debug)]
 pub struct Argon2HashArgs {
     pub password: Vec<u8>,
-    pub algorithm: ::argon2::Algorithm,
-    pub params: ::argon2::Params,
+    /// Version 0x13, one thread, a [`ARGON2_TAG_LEN`]-byte tag.
+    pub argon2: Argon2,
     /// A given salt; `None`: a random one.
     pub salt: Option<Vec<u8>>,
+}
+
+/// Argon2 parameters that run on the calling thread only.
+fn params(
+    memory_kib: u32,
+    time: u32,
+    lanes: u32,
+    tag_len: usize,
+) -> Result<Params, ::argon2_rust::Error> {
+    Params::builder()
+        .memory(Memory::kib(memory_kib.into()))
+        .passes(time)
+        .lanes(lanes)
+        .threads(1)
+        .tag_len(TagLen::bytes(tag_len as u64))
+        .build()
 }
 
 impl Kernel for Argon2Hash {
@@ -44,13 +68,13 @@ impl Kernel for Argon2Hash {
             "memoryCost",
             8,
             ARGON2_MAX_MEMORY_KIB as u64,
-            Some(::argon2::Params::DEFAULT_M_COST as u64),
+            Some(ARGON2_DEFAULT_MEMORY_KIB as u64),
         ),
         Param::int(
             "timeCost",
             1,
             ARGON2_MAX_TIME as u64,
-            Some(::argon2::Params::DEFAULT_T_COST as u64),
+            Some(ARGON2_DEFAULT_TIME as u64),
         ),
         Param::int("parallelism", 1, ARGON2_MAX_PARALLELISM as u64, Some(1)),
         Param::opt_bytes("salt"),
@@ -61,9 +85,9 @@ impl Kernel for Argon2Hash {
         let f = &mut input.fields;
         let password = f.bytes("password")?;
         let algorithm = match f.opt_str("type")?.as_deref() {
-            None | Some("argon2id") => ::argon2::Algorithm::Argon2id,
-            Some("argon2d") => ::argon2::Algorithm::Argon2d,
-            Some("argon2i") => ::argon2::Algorithm::Argon2i,
+            None | Some("argon2id") => Algorithm::Argon2id,
+            Some("argon2d") => Algorithm::Argon2d,
+            Some("argon2i") => Algorithm::Argon2i,
             Some(other) => {
                 return Err(KernelError::out_of_range(format!(
                     "The value of \"input.type\" is out of range. It must be one of 'argon2d', \
@@ -90,12 +114,11 @@ impl Kernel for Argon2Hash {
                 )));
             }
         }
-        let params = ::argon2::Params::new(memory, time, parallelism, Some(ARGON2_TAG_LEN))
+        let params = params(memory, time, parallelism, ARGON2_TAG_LEN)
             .map_err(|e| KernelError::out_of_range(format!("invalid Argon2 parameters: {e}")))?;
         Ok(Box::new(Argon2HashArgs {
             password,
-            algorithm,
-            params,
+            argon2: Argon2::new(algorithm, Version::V0x13, params),
             salt,
         }))
     }
@@ -117,48 +140,51 @@ pub fn argon2_hash(p: &Argon2HashArgs, token: &CancelToken<'_>) -> Result<String
             &random
         }
     };
-    let hasher = ::argon2::Argon2::new(p.algorithm, ::argon2::Version::V0x13, p.params.clone());
     let mut tag = [0u8; ARGON2_TAG_LEN];
-    argon2_tag(&hasher, p.params.block_count(), &p.password, salt, &mut tag).map_err(failed)?;
-    let salt = SaltString::encode_b64(salt).map_err(failed)?;
-    let phc = PasswordHash {
-        algorithm: p.algorithm.ident(),
-        version: Some(::argon2::Version::V0x13.into()),
-        params: ParamsString::try_from(&p.params).map_err(failed)?,
-        salt: Some(salt.as_salt()),
-        hash: Some(HashOutput::new(&tag).map_err(failed)?),
-    };
-    Ok(phc.to_string())
+    argon2_tag(p.argon2, &p.password, salt, &[], &mut tag).map_err(failed)?;
+    let a = &p.argon2;
+    let phc =
+        ::argon2_rust::encode_string_alloc(a.algorithm(), a.version(), a.params(), salt, &tag);
+    Ok(phc.map_err(failed)?)
 }
 
 /// Argon2 working memory kept on each pool thread between tasks, up to this many 1 KiB blocks
 /// (32 MiB): allocating the default 19 MiB afresh cost ~6 ms of page faults per hash here, a
 /// quarter of the hash. Larger memory costs allocate per task and give the memory back.
-const ARGON2_KEEP_BLOCKS: usize = 32 * 1024;
+const ARGON2_KEEP_BLOCKS: u32 = 32 * 1024;
 
 thread_local! {
-    static ARGON2_MEMORY: RefCell<Vec<::argon2::Block>> = const { RefCell::new(Vec::new()) };
+    /// This thread's hasher; it keeps the largest arena it was used with (≤ 32 MiB). `Hasher`
+    /// is `!Sync`, so one per thread; creating it allocates nothing.
+    static ARGON2_HASHER: RefCell<Hasher> = RefCell::new(
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT).hasher(),
+    );
 }
 
-/// Computes an Argon2 tag into `out`, reusing this thread's working memory. Argon2 writes every
-/// block before it reads it, so what a previous task left there does not matter.
+/// Computes the Argon2 tag of `argon2` into `out` (`out.len()` is its tag length), reusing
+/// this thread's working memory up to [`ARGON2_KEEP_BLOCKS`]. The crate wipes the memory after
+/// each hash.
 fn argon2_tag(
-    hasher: &::argon2::Argon2<'_>,
-    blocks: usize,
+    argon2: Argon2,
     password: &[u8],
     salt: &[u8],
+    ad: &[u8],
     out: &mut [u8],
-) -> Result<(), ::argon2::Error> {
-    if blocks > ARGON2_KEEP_BLOCKS {
-        return hasher.hash_password_into(password, salt, out);
+) -> Result<(), ::argon2_rust::Error> {
+    if argon2.params().memory_blocks() > ARGON2_KEEP_BLOCKS {
+        return argon2.hash_into_with_ad(password, salt, &[], ad, out);
     }
-    ARGON2_MEMORY.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() < blocks {
-            m.resize(blocks, ::argon2::Block::default());
-        }
-        hasher.hash_password_into_with_memory(password, salt, out, &mut m[..blocks])
+    ARGON2_HASHER.with(|h| {
+        let mut h = h.borrow_mut();
+        h.set_argon2(argon2);
+        h.hash_into_with_ad(password, salt, &[], ad, out)
     })
+}
+
+/// Blocks of working memory this thread's hasher holds (for the reuse bound's test).
+#[cfg(test)]
+pub(super) fn reserved_blocks() -> usize {
+    ARGON2_HASHER.with(|h| h.borrow().reserved_blocks())
 }
 
 fn bad_phc(why: impl std::fmt::Display) -> KernelError {
@@ -167,66 +193,106 @@ fn bad_phc(why: impl std::fmt::Display) -> KernelError {
     ))
 }
 
+/// The longest PHC string accepted, checked before anything is decoded: the prefix, the
+/// parameters with `keyid` and `data` at their maximum, a 48-byte salt and a 64-byte tag fit
+/// in about 260 characters.
+const ARGON2_MAX_PHC_LEN: usize = 512;
+/// Stored tag length bounds (those of the PHC string format, and of argon2 0.5 before).
+const ARGON2_MIN_STORED_TAG: usize = 10;
+const ARGON2_MAX_STORED_TAG: usize = 64;
+/// `keyid` and `data` bounds of the PHC format for Argon2, in bytes.
+const ARGON2_MAX_KEYID: usize = 8;
+const ARGON2_MAX_DATA: usize = 32;
+
 /// A stored Argon2 PHC string, parsed once (in `prepare`) into what verification needs.
 #[derive(Debug)]
 pub struct StoredArgon2 {
-    pub algorithm: ::argon2::Algorithm,
-    pub version: ::argon2::Version,
-    /// With the stored tag's length as the output length.
-    pub params: ::argon2::Params,
+    /// The stored algorithm, version and parameters, one thread, the stored tag's length.
+    pub argon2: Argon2,
     pub salt: Vec<u8>,
     pub tag: Vec<u8>,
+    /// The `data=` parameter (hashed in as associated data, as libargon2 and argon2 0.5 do).
+    pub ad: Vec<u8>,
 }
 
 impl StoredArgon2 {
     /// Parses a PHC string and checks it against the pool's bounds (so a stored hash cannot
-    /// make the pool allocate more than [`ARGON2_MAX_MEMORY_KIB`]).
+    /// make the pool allocate more than [`ARGON2_MAX_MEMORY_KIB`]). A string without `v=` is
+    /// version 0x10, like libargon2 (and the reference self-test strings).
     pub fn parse(hash: &str) -> Result<Self, KernelError> {
-        let mut parsed = PasswordHash::new(hash).map_err(bad_phc)?;
-        // Like libargon2 (and the reference self-test strings), a PHC string without `v=` is
-        // version 0x10; the crate would otherwise assume 0x13.
-        parsed.version = parsed.version.or(Some(0x10));
-        let algorithm = ::argon2::Algorithm::try_from(parsed.algorithm).map_err(bad_phc)?;
-        let version =
-            ::argon2::Version::try_from(parsed.version.unwrap_or(0x10)).map_err(bad_phc)?;
-        // Also takes the tag length from the stored hash.
-        let params = ::argon2::Params::try_from(&parsed).map_err(bad_phc)?;
-        if params.m_cost() > ARGON2_MAX_MEMORY_KIB
-            || params.t_cost() > ARGON2_MAX_TIME
-            || params.p_cost() > ARGON2_MAX_PARALLELISM
+        if hash.len() > ARGON2_MAX_PHC_LEN {
+            return Err(bad_phc("too long"));
+        }
+        check_phc_params(hash)?;
+        let d = ::argon2_rust::decode_phc(hash).map_err(bad_phc)?;
+        let p = &d.params;
+        if p.memory_kib() > ARGON2_MAX_MEMORY_KIB
+            || p.passes() > ARGON2_MAX_TIME
+            || p.lanes() > ARGON2_MAX_PARALLELISM
         {
             return Err(bad_phc("its parameters exceed the pool's bounds"));
         }
-        let (Some(salt), Some(tag)) = (parsed.salt, parsed.hash) else {
-            return Err(bad_phc("missing salt or hash"));
-        };
-        let mut salt_buf = [0u8; 64];
-        let salt = salt.decode_b64(&mut salt_buf).map_err(bad_phc)?.to_vec();
+        if !(ARGON2_MIN_SALT..=ARGON2_MAX_SALT).contains(&d.salt.len())
+            || !(ARGON2_MIN_STORED_TAG..=ARGON2_MAX_STORED_TAG).contains(&d.hash.len())
+            || d.ad.len() > ARGON2_MAX_DATA
+        {
+            return Err(bad_phc("salt, hash or data of a length out of range"));
+        }
+        // Decoded parameters run one thread per lane; these run on the calling thread.
+        let one_thread =
+            params(p.memory_kib(), p.passes(), p.lanes(), d.hash.len()).map_err(bad_phc)?;
         Ok(Self {
-            algorithm,
-            version,
-            params,
-            salt,
-            tag: tag.as_bytes().to_vec(),
+            argon2: Argon2::new(d.algorithm, d.version, one_thread),
+            salt: d.salt,
+            tag: d.hash,
+            ad: d.ad,
         })
     }
 
     /// Whether `password` gives this tag (constant-time comparison).
     pub fn verify(&self, password: &[u8], token: &CancelToken<'_>) -> Result<bool, RunError> {
         token.check()?;
-        let hasher = ::argon2::Argon2::new(self.algorithm, self.version, self.params.clone());
         let mut tag = vec![0u8; self.tag.len()];
-        argon2_tag(
-            &hasher,
-            self.params.block_count(),
-            password,
-            &self.salt,
-            &mut tag,
-        )
-        .map_err(bad_phc)?;
-        // `Output`'s equality is constant-time.
-        Ok(HashOutput::new(&tag).map_err(failed)? == HashOutput::new(&self.tag).map_err(failed)?)
+        argon2_tag(self.argon2, password, &self.salt, &self.ad, &mut tag).map_err(bad_phc)?;
+        Ok(::argon2_rust::constant_time_eq(&tag, &self.tag))
     }
+}
+
+/// The parameter list of a PHC string must name only Argon2's parameters (`m`, `t`, `p`,
+/// `keyid`, `data`), each at most once, with `keyid` valid base64 of at most 8 bytes: the
+/// crate's decoder ignores unknown and repeated keys and `keyid`, which earlier versions of the
+/// pool (argon2 0.5) refused.
+fn check_phc_params(hash: &str) -> Result<(), KernelError> {
+    // `$argon2id$v=19$m=…,t=…,p=…$salt$tag`: the field after the optional `v=`.
+    let mut fields = hash.split('$').skip(2);
+    let list = match fields.next() {
+        Some(v) if v.starts_with("v=") => fields.next(),
+        other => other,
+    };
+    let Some(list) = list else {
+        return Err(bad_phc("no parameters"));
+    };
+    let mut seen = [false; 5];
+    for pair in list.split(',') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(i) = ["m", "t", "p", "keyid", "data"]
+            .iter()
+            .position(|&k| k == key)
+        else {
+            return Err(bad_phc(format!("unknown parameter '{key}'")));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(bad_phc(format!("parameter '{key}' given twice")));
+        }
+        if key == "keyid" {
+            let ok = ::argon2_rust::decode_base64(value.as_bytes())
+                .is_ok_and(|id| !id.is_empty() && id.len() <= ARGON2_MAX_KEYID);
+            if !ok {
+                return Err(bad_phc("invalid keyid"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `argon2.verify`: `{ password, hash }` → whether they match.

@@ -1,4 +1,4 @@
-//! `bcrypt.hash` and `bcrypt.verify` (the `bcrypt` crate).
+//! `bcrypt.hash` and `bcrypt.verify` (the `bcrypt-rust` crate, single-hash scalar path).
 
 use super::failed;
 use crate::executor::CancelToken;
@@ -63,9 +63,9 @@ impl Kernel for BcryptVerify {
     }
 }
 
-/// The first 72 bytes of a password: all bcrypt reads. (bcrypt 0.17's `hash` truncates too,
-/// but its `non_truncating_*` variants and some later versions refuse longer passwords, so
-/// the rule is kept here, where it is documented and tested.)
+/// The first 72 bytes of a password: all bcrypt reads. (`bcrypt-rust`'s `hash_with_salt`
+/// truncates too, but its `non_truncating_*` variants and other libraries refuse longer
+/// passwords, so the rule is kept here, where it is documented and tested.)
 fn bcrypt_password(password: &[u8]) -> &[u8] {
     &password[..password.len().min(BCRYPT_MAX_PASSWORD)]
 }
@@ -77,12 +77,21 @@ pub fn bcrypt_hash(
     token: &CancelToken<'_>,
 ) -> Result<String, RunError> {
     token.check()?;
-    Ok(::bcrypt::hash(bcrypt_password(password), cost).map_err(failed)?)
+    // The salt from pool's one CSPRNG path (as for Argon2), not the crate's own syscall.
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(failed)?;
+    let parts =
+        ::bcrypt_rust::hash_with_salt(bcrypt_password(password), cost, salt).map_err(failed)?;
+    Ok(parts.format_for_version(::bcrypt_rust::Version::TwoB))
 }
 
+/// bcrypt's base64 alphabet.
+const BCRYPT_B64: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
 /// Accepts exactly `$2a$`, `$2b$` or `$2y$`, a two-digit cost 04–31, `$`, and 53 characters of
-/// bcrypt's base64 (22 salt + 31 hash). `$2x$` (crypt_blowfish's bug-compatible mode) is not
-/// supported and is refused rather than verified with the wrong algorithm.
+/// bcrypt's base64 (22 salt + 31 hash) in canonical form. `$2x$` (crypt_blowfish's
+/// bug-compatible mode) is not supported and is refused rather than verified with the wrong
+/// algorithm (`bcrypt-rust` would compute it as `$2b$`).
 pub fn check_bcrypt_hash(hash: &str) -> Result<u32, KernelError> {
     let b = hash.as_bytes();
     if b.len() != 60 || !matches!(&b[..4], b"$2a$" | b"$2b$" | b"$2y$") || b[6] != b'$' {
@@ -96,10 +105,23 @@ pub fn check_bcrypt_hash(hash: &str) -> Result<u32, KernelError> {
         || !b[7..]
             .iter()
             .all(|&c| c == b'.' || c == b'/' || c.is_ascii_alphanumeric())
+        || !canonical_tail(b[28], 16)
+        || !canonical_tail(b[59], 4)
     {
         return Err(malformed());
     }
     Ok(cost)
+}
+
+/// Whether the last character of a field leaves its unused low bits zero (`modulus` 16: 4
+/// spare bits after the salt's 128, 4: 2 after the hash's 184). Canonical encoders never
+/// write such characters, and `bcrypt-rust` would silently ignore those bits where bcrypt 0.17
+/// refused the string.
+fn canonical_tail(c: u8, modulus: usize) -> bool {
+    BCRYPT_B64
+        .iter()
+        .position(|&a| a == c)
+        .is_some_and(|i| i % modulus == 0)
 }
 
 fn malformed() -> KernelError {
@@ -120,5 +142,5 @@ pub fn bcrypt_verify(
 /// [`bcrypt_verify`] of a hash [`check_bcrypt_hash`] accepted (constant-time comparison in the
 /// crate).
 fn verify_checked(password: &[u8], hash: &str) -> Result<bool, KernelError> {
-    ::bcrypt::verify(bcrypt_password(password), hash).map_err(|_| malformed())
+    ::bcrypt_rust::verify(bcrypt_password(password), hash).map_err(|_| malformed())
 }

@@ -1,4 +1,5 @@
-//! The password kernels against the vendored vectors (`testdata/`), and their input checks.
+//! The password kernels against the vendored vectors (`testdata/`), and their input checks:
+//! bcrypt and Argon2 here, scrypt and PBKDF2 in `kdf.rs`.
 
 use super::*;
 use crate::executor::CancelToken;
@@ -126,9 +127,10 @@ fn bcrypt_jbcrypt_vectors() {
         if n(v, "cost") <= 10 {
             let setting = s(v, "salt_setting");
             let salt = bcrypt_b64_salt(&setting[7..29]);
-            let parts = ::bcrypt::hash_with_salt(&pw, n(v, "cost") as u32, salt).expect("hash");
+            let parts =
+                ::bcrypt_rust::hash_with_salt(&pw, n(v, "cost") as u32, salt).expect("hash");
             assert_eq!(
-                parts.format_for_version(::bcrypt::Version::TwoA),
+                parts.format_for_version(::bcrypt_rust::Version::TwoA),
                 hash,
                 "{v}"
             );
@@ -189,13 +191,58 @@ fn bcrypt_input_checks() {
     );
 }
 
-fn algorithm(name: &str) -> ::argon2::Algorithm {
+#[test]
+fn bcrypt_refuses_non_canonical_tails() {
+    const ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let h = bcrypt_hash(b"pw", 4, &t()).unwrap();
+    // Index 28 ends the salt (4 unused bits), index 59 the hash (2 unused bits).
+    for (i, spare) in [(28, 16), (59, 4)] {
+        for (k, &c) in ALPHABET.iter().enumerate() {
+            let mut b = h.clone().into_bytes();
+            b[i] = c;
+            let other = String::from_utf8(b).unwrap();
+            if k % spare == 0 {
+                assert_eq!(check_bcrypt_hash(&other), Ok(4), "{other}");
+                assert_eq!(
+                    bcrypt_verify(b"pw", &other, &t()),
+                    Ok(other == h),
+                    "{other}"
+                );
+            } else {
+                assert_eq!(
+                    code(bcrypt_verify(b"pw", &other, &t())),
+                    "ERR_INVALID_ARG_VALUE",
+                    "{other}"
+                );
+            }
+        }
+    }
+    for prefix in ["$2a$", "$2y$"] {
+        let other = format!("{prefix}{}", &h[4..]);
+        assert_eq!(bcrypt_verify(b"pw", &other, &t()), Ok(true), "{other}");
+    }
+}
+
+fn algorithm(name: &str) -> ::argon2_rust::Algorithm {
     match name {
-        "argon2d" => ::argon2::Algorithm::Argon2d,
-        "argon2i" => ::argon2::Algorithm::Argon2i,
-        "argon2id" => ::argon2::Algorithm::Argon2id,
+        "argon2d" => ::argon2_rust::Algorithm::Argon2d,
+        "argon2i" => ::argon2_rust::Algorithm::Argon2i,
+        "argon2id" => ::argon2_rust::Algorithm::Argon2id,
         _ => panic!("{name}"),
     }
+}
+
+/// Argon2 parameters of a vector (one thread, as the kernels use them).
+fn argon2_params(v: &Value, tag_len: u64) -> ::argon2_rust::Params {
+    use ::argon2_rust::params::{Memory, TagLen};
+    ::argon2_rust::Params::builder()
+        .memory(Memory::kib(n(v, "m_cost_kib")))
+        .passes(n(v, "t_cost") as u32)
+        .lanes(n(v, "parallelism") as u32)
+        .threads(1)
+        .tag_len(TagLen::bytes(tag_len))
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -207,20 +254,14 @@ fn argon2_reference_hash_tests() {
             continue;
         }
         let version = match n(v, "version") {
-            16 => ::argon2::Version::V0x10,
-            19 => ::argon2::Version::V0x13,
+            16 => ::argon2_rust::Version::V0x10,
+            19 => ::argon2_rust::Version::V0x13,
             x => panic!("version {x}"),
         };
-        let params = ::argon2::Params::new(
-            n(v, "m_cost_kib") as u32,
-            n(v, "t_cost") as u32,
-            n(v, "parallelism") as u32,
-            Some(n(v, "tag_length") as usize),
-        )
-        .unwrap();
-        let a = ::argon2::Argon2::new(algorithm(s(v, "type")), version, params);
+        let params = argon2_params(v, n(v, "tag_length"));
+        let a = ::argon2_rust::Argon2::new(algorithm(s(v, "type")), version, params);
         let mut tag = vec![0u8; n(v, "tag_length") as usize];
-        a.hash_password_into(
+        a.hash_into(
             s(v, "password").as_bytes(),
             s(v, "salt").as_bytes(),
             &mut tag,
@@ -250,25 +291,18 @@ fn argon2_rfc9106_with_secret_and_ad() {
     for v in vs {
         let ad = unhex(s(v, "ad_hex"));
         let secret = unhex(s(v, "secret_hex"));
-        let params = ::argon2::ParamsBuilder::new()
-            .m_cost(n(v, "m_cost_kib") as u32)
-            .t_cost(n(v, "t_cost") as u32)
-            .p_cost(n(v, "parallelism") as u32)
-            .output_len(n(v, "tag_length") as usize)
-            .data(::argon2::AssociatedData::new(&ad).unwrap())
-            .build()
-            .unwrap();
-        let a = ::argon2::Argon2::new_with_secret(
-            &secret,
+        let params = argon2_params(v, n(v, "tag_length"));
+        let a = ::argon2_rust::Argon2::new(
             algorithm(s(v, "type")),
-            ::argon2::Version::V0x13,
+            ::argon2_rust::Version::V0x13,
             params,
-        )
-        .unwrap();
+        );
         let mut tag = vec![0u8; n(v, "tag_length") as usize];
-        a.hash_password_into(
+        a.hash_into_with_ad(
             &unhex(s(v, "password_hex")),
             &unhex(s(v, "salt_hex")),
+            &secret,
+            &ad,
             &mut tag,
         )
         .unwrap();
@@ -306,14 +340,11 @@ fn argon2_kernel_round_trip_and_bounds() {
         let (pw, salt) = (s(v, "password").to_owned(), s(v, "salt").to_owned());
         let p = Argon2HashArgs {
             password: pw.as_bytes().to_vec(),
-            algorithm: ::argon2::Algorithm::Argon2id,
-            params: ::argon2::Params::new(
-                n(v, "m_cost_kib") as u32,
-                n(v, "t_cost") as u32,
-                n(v, "parallelism") as u32,
-                Some(32),
-            )
-            .unwrap(),
+            argon2: ::argon2_rust::Argon2::new(
+                ::argon2_rust::Algorithm::Argon2id,
+                ::argon2_rust::Version::V0x13,
+                argon2_params(v, 32),
+            ),
             salt: Some(salt.as_bytes().to_vec()),
         };
         assert_eq!(argon2_hash(&p, &t()).unwrap(), s(v, "encoded"), "{v}");
@@ -359,198 +390,106 @@ fn argon2_kernel_round_trip_and_bounds() {
     }
 }
 
-#[test]
-fn scrypt_rfc7914_vectors() {
-    let d = json("rfc-vectors/rfc7914_scrypt.json");
-    let vs = d["scrypt"]["vectors"].as_array().unwrap();
-    assert_eq!(vs.len(), 4);
-    let mut count = 0;
-    for v in vs {
-        if n(v, "N") >= 1 << 20 {
-            continue; // 1 GiB: beyond the pool's cap, refused.
-        }
-        let password = s(v, "password").as_bytes().to_vec();
-        let salt = s(v, "salt").as_bytes().to_vec();
-        let p = ScryptParams {
-            password,
-            salt,
-            keylen: n(v, "dk_len") as usize,
-            log_n: n(v, "N").trailing_zeros() as u8,
-            r: n(v, "r") as u32,
-            p: n(v, "p") as u32,
-        };
-        assert_eq!(scrypt(&p, &t()).unwrap(), unhex(s(v, "dk_hex")), "{v}");
-        count += 1;
-    }
-    assert_eq!(count, 3);
+fn b64(bytes: &[u8]) -> String {
+    ::argon2_rust::encode_base64(bytes).unwrap()
 }
 
+/// What a stored PHC string may contain beyond `m`, `t`, `p`, as argon2 0.5 (the pool's
+/// earlier crate) read it: `data=` is hashed in, `keyid=` ignored, any order, no other key.
 #[test]
-fn scrypt_bounds_follow_node() {
-    let mk = |n: f64, r: f64, p: f64, maxmem: f64| {
-        prep::<Scrypt>(&[
-            ("password", string("pw")),
-            ("salt", string("salt")),
-            ("keylen", num(16.0)),
-            ("N", num(n)),
-            ("r", num(r)),
-            ("p", num(p)),
-            ("maxmem", num(maxmem)),
-        ])
+fn argon2_phc_strings_as_before() {
+    use ::argon2_rust::{Algorithm, Argon2, Version};
+    let (pw, salt, ad) = (b"password", b"somesaltsomesalt", b"associated");
+    let a = |m: u64, p: u32, tag: u64| {
+        let v = serde_json::json!({ "m_cost_kib": m, "t_cost": 1, "parallelism": p });
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params(&v, tag))
     };
-    let need = 128.0 * 8.0 * (1024.0 + 1.0 + 2.0);
-    assert!(mk(1024.0, 8.0, 1.0, need).is_ok());
-    let code = |r: Result<Box<ScryptParams>, KernelError>| r.err().unwrap().code;
-    assert_eq!(
-        code(mk(1024.0, 8.0, 1.0, need - 1.0)),
-        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
-    );
-    // Defaults: N = 16384 fits 32 MiB, N = 32768 does not; 0 means the default.
-    let d = mk(0.0, 0.0, 0.0, 0.0).unwrap();
-    assert_eq!((d.log_n, d.r, d.p), (14, 8, 1));
-    assert_eq!(
-        code(mk(32768.0, 8.0, 1.0, 0.0)),
-        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
-    );
-    assert_eq!(
-        code(mk(1000.0, 8.0, 1.0, 0.0)),
-        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
-    );
-    // The hard 1 GiB cap, whatever maxmem says.
-    assert_eq!(
-        code(mk(f64::from(1u32 << 30), 8.0, 1.0, 2f64.powi(53) - 1.0)),
-        "ERR_CRYPTO_INVALID_SCRYPT_PARAMS"
-    );
-    assert_eq!(code(mk(1.5, 8.0, 1.0, 0.0)), "ERR_OUT_OF_RANGE");
-    assert_eq!(code(mk(1024.0, 8.0, -1.0, 0.0)), "ERR_OUT_OF_RANGE");
-    let missing_keylen = prep::<Scrypt>(&[("password", string("pw")), ("salt", string("salt"))]);
-    assert_eq!(code(missing_keylen), "ERR_INVALID_ARG_TYPE");
-    let empty = prep::<Scrypt>(&[
-        ("password", string("pw")),
-        ("salt", string("s")),
-        ("keylen", num(0.0)),
-        ("N", num(16.0)),
-    ])
-    .unwrap();
-    assert_eq!(
-        Scrypt::run(&empty, Data::Null, &t()),
-        Ok(Output::Bytes(vec![]))
-    );
-}
-
-fn pbkdf2_case(digest: Pbkdf2Digest, pw: &[u8], salt: &[u8], c: u64, dk: &[u8]) {
-    let p = Pbkdf2Params {
-        password: pw.to_vec(),
-        salt: salt.to_vec(),
-        iterations: c as u32,
-        keylen: dk.len(),
-        digest,
-    };
-    assert_eq!(pbkdf2(&p, &t()).unwrap(), dk);
-}
-
-#[test]
-fn pbkdf2_rfc6070() {
-    let d = json("rfc-vectors/rfc6070_pbkdf2_sha1.json");
-    let mut count = 0;
-    for v in d["vectors"].as_array().unwrap() {
-        if n(v, "iterations") > 100_000 {
-            continue;
-        }
-        let (pw, salt) = (unhex(s(v, "password_hex")), unhex(s(v, "salt_hex")));
-        assert_eq!(n(v, "dk_len") as usize * 2, s(v, "dk_hex").len());
-        pbkdf2_case(
-            Pbkdf2Digest::Sha1,
-            &pw,
-            &salt,
-            n(v, "iterations"),
-            &unhex(s(v, "dk_hex")),
-        );
-        count += 1;
-    }
-    assert_eq!(count, 5);
-}
-
-#[test]
-fn pbkdf2_wycheproof() {
-    for (file, digest) in [
-        ("pbkdf2_hmacsha1_test.json", Pbkdf2Digest::Sha1),
-        ("pbkdf2_hmacsha256_test.json", Pbkdf2Digest::Sha256),
-        ("pbkdf2_hmacsha384_test.json", Pbkdf2Digest::Sha384),
-        ("pbkdf2_hmacsha512_test.json", Pbkdf2Digest::Sha512),
+    let mut tag = [0u8; 32];
+    a(64, 1, 32)
+        .hash_into_with_ad(pw, salt, &[], ad, &mut tag)
+        .unwrap();
+    let (s64, t64, d64) = (b64(salt), b64(&tag), b64(ad));
+    for h in [
+        format!("$argon2id$v=19$m=64,t=1,p=1,data={d64}${s64}${t64}"),
+        format!("$argon2id$v=19$data={d64},p=1,t=1,m=64${s64}${t64}"),
+        format!("$argon2id$v=19$m=64,t=1,p=1,keyid=AAECAw,data={d64}${s64}${t64}"),
     ] {
-        let d = json(&format!("wycheproof/testvectors_v1/{file}"));
-        let mut count = 0;
-        for g in d["testGroups"].as_array().unwrap() {
-            for v in g["tests"].as_array().unwrap() {
-                assert_eq!(s(v, "result"), "valid");
-                if n(v, "iterationCount") > 100_000 {
-                    continue;
-                }
-                let dk = unhex(s(v, "dk"));
-                assert_eq!(dk.len() as u64, n(v, "dkLen"));
-                pbkdf2_case(
-                    digest,
-                    &unhex(s(v, "password")),
-                    &unhex(s(v, "salt")),
-                    n(v, "iterationCount"),
-                    &dk,
-                );
-                count += 1;
-            }
-        }
-        assert!(count >= 50, "{file}: {count}");
+        assert_eq!(argon2_verify(pw, &h, &t()), Ok(true), "{h}");
+        assert_eq!(argon2_verify(b"passwore", &h, &t()), Ok(false), "{h}");
     }
+    // Without its data the tag does not match.
+    let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${t64}");
+    assert_eq!(argon2_verify(pw, &h, &t()), Ok(false));
+    let mut plain = [0u8; 32];
+    a(64, 1, 32).hash_into(pw, salt, &mut plain).unwrap();
+    let ok = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&plain));
+    assert_eq!(argon2_verify(pw, &ok, &t()), Ok(true));
+    let bad = |h: &str| code(argon2_verify(pw, h, &t()));
+    for params in [
+        "m=64,t=1,p=1,x=1",
+        "m=64,t=1,p=1,m=64",
+        "m=64,t=1,p=1,keyid=",
+        "m=64,t=1,p=1,keyid=AAAAAAAAAAAAAAAA",
+        "m=64,t=1,p=1,keyid=!!",
+        "m=064,t=1,p=1",
+        "m=64,t=1",
+    ] {
+        let h = format!("$argon2id$v=19${params}${s64}${}", b64(&plain));
+        assert_eq!(bad(&h), "ERR_INVALID_ARG_VALUE", "{h}");
+    }
+    // data= longer than 32 bytes, a salt over 48 bytes, tags outside 10–64 bytes, too long.
+    let long_ad = format!(
+        "$argon2id$v=19$m=64,t=1,p=1,data={}${s64}${t64}",
+        b64(&[1; 33])
+    );
+    let long_salt = format!("$argon2id$v=19$m=64,t=1,p=1${}${t64}", b64(&[1; 49]));
+    assert_eq!(bad(&long_ad), "ERR_INVALID_ARG_VALUE");
+    assert_eq!(bad(&long_salt), "ERR_INVALID_ARG_VALUE");
+    for len in [9, 65] {
+        let mut tag = vec![0u8; len];
+        a(64, 1, len as u64).hash_into(pw, salt, &mut tag).unwrap();
+        let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&tag));
+        assert_eq!(bad(&h), "ERR_INVALID_ARG_VALUE", "{h}");
+    }
+    for len in [10, 64] {
+        let mut tag = vec![0u8; len];
+        a(64, 1, len as u64).hash_into(pw, salt, &mut tag).unwrap();
+        let h = format!("$argon2id$v=19$m=64,t=1,p=1${s64}${}", b64(&tag));
+        assert_eq!(argon2_verify(pw, &h, &t()), Ok(true), "{h}");
+    }
+    let huge = format!("{ok}{}", "A".repeat(600));
+    assert_eq!(bad(&huge), "ERR_INVALID_ARG_VALUE");
 }
 
+/// Each thread keeps the largest arena up to 32 MiB; larger memory costs allocate per task.
 #[test]
-fn pbkdf2_input_checks() {
-    let code = |fs: &[(&str, Field)]| {
-        let mut all = vec![
-            ("password", string("p")),
-            ("salt", Field::Bytes(b"s".to_vec())),
-        ];
-        all.extend(fs.iter().cloned());
-        prep::<Pbkdf2>(&all).err().unwrap().code
-    };
-    assert_eq!(
-        code(&[("iterations", num(0.0)), ("keylen", num(1.0))]),
-        "ERR_OUT_OF_RANGE"
-    );
-    assert_eq!(
-        code(&[("iterations", num(2f64.powi(31))), ("keylen", num(1.0))]),
-        "ERR_OUT_OF_RANGE"
-    );
-    assert_eq!(
-        code(&[
-            ("iterations", num(1.0)),
-            ("keylen", num(1.0)),
-            ("digest", string("md5"))
-        ]),
-        "ERR_CRYPTO_INVALID_DIGEST"
-    );
-    assert_eq!(
-        code(&[("salt", Field::Other("null"))]),
-        "ERR_INVALID_ARG_TYPE"
-    );
-    assert_eq!(
-        code(&[
-            ("iterations", num(1.0)),
-            ("keylen", num(f64::from(1u32 << 21)))
-        ]),
-        "ERR_OUT_OF_RANGE"
-    );
-    // The work bound: iterations × blocks.
-    let max = num(2f64.powi(31) - 1.0);
-    let ok = prep::<Pbkdf2>(&[
-        ("password", string("p")),
-        ("salt", string("s")),
-        ("iterations", max.clone()),
-        ("keylen", num(32.0)),
-    ]);
-    assert_eq!(ok.unwrap().digest, Pbkdf2Digest::Sha256);
-    assert_eq!(
-        code(&[("iterations", max), ("keylen", num(33.0))]),
-        "ERR_OUT_OF_RANGE"
-    );
+fn argon2_arena_reuse_is_bounded() {
+    std::thread::spawn(|| {
+        let hash = |m: f64| {
+            let fields = [
+                ("password", string("pw")),
+                ("memoryCost", num(m)),
+                ("timeCost", num(1.0)),
+                ("parallelism", num(4.0)),
+            ];
+            let args = prep::<Argon2Hash>(&fields).unwrap();
+            let Ok(Output::Str(h)) = Argon2Hash::run(&args, Data::Null, &t()) else {
+                panic!()
+            };
+            assert_eq!(argon2_verify(b"pw", &h, &t()), Ok(true));
+        };
+        assert_eq!(super::argon2::reserved_blocks(), 0);
+        hash(1024.0);
+        assert_eq!(super::argon2::reserved_blocks(), 1024);
+        hash(32768.0);
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+        hash(32784.0); // 32784 blocks (a multiple of 4 lanes × 4): over the bound, not kept
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+        hash(2048.0);
+        assert_eq!(super::argon2::reserved_blocks(), 32768);
+    })
+    .join()
+    .unwrap();
 }
+
+mod kdf;
