@@ -43,7 +43,6 @@ fn jpeg(img: &Image, quality: u8) -> Result<Vec<u8>, KernelError> {
     let colour = match img.model {
         Model::Luma => ColorType::Luma,
         Model::Rgb => ColorType::Rgb,
-        Model::YCbCr => ColorType::Ycbcr,
         Model::LumaA | Model::Rgba => return Err(fail("alpha was not flattened".into())),
     };
     let w = u16::try_from(img.width).map_err(|e| fail(e.to_string()))?;
@@ -68,7 +67,6 @@ fn png(img: &Image, level: u8, token: &CancelToken<'_>) -> Result<Vec<u8>, RunEr
         Model::LumaA => png::ColorType::GrayscaleAlpha,
         Model::Rgb => png::ColorType::Rgb,
         Model::Rgba => png::ColorType::Rgba,
-        Model::YCbCr => return Err(fail(&"YCbCr was not converted").into()),
     };
     let mut out = Vec::with_capacity(img.data.len() / 2 + 1024);
     let mut enc = png::Encoder::new(&mut out, img.width, img.height);

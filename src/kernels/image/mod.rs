@@ -242,10 +242,7 @@ fn pipeline(
     token: &CancelToken<'_>,
 ) -> Result<Vec<u8>, RunError> {
     token.check()?;
-    // JPEG to JPEG stays in YCbCr from decode to encode: resampling is linear, so it commutes
-    // with the colour transform, and two conversions are saved.
-    let keep_ycbcr = plan.format == OutputFormat::Jpeg;
-    let img = decode::decode(data, h, keep_ycbcr, token)?;
+    let img = decode::decode(data, h, token)?;
     token.check()?;
     let img = resample::apply(img, plan, token)?;
     token.check()?;

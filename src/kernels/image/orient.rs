@@ -122,17 +122,6 @@ pub fn crop(img: Image, r: Rect) -> Image {
     }
 }
 
-/// JFIF (BT.601 full range) RGB → YCbCr.
-fn ycbcr(r: u8, g: u8, b: u8) -> [u8; 3] {
-    let (r, g, b) = (f64::from(r), f64::from(g), f64::from(b));
-    let q = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-    [
-        q(0.299 * r + 0.587 * g + 0.114 * b),
-        q(128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b),
-        q(128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b),
-    ]
-}
-
 /// A colour's grey as sharp's `ApplyAlpha` takes it (Rec. 709 weights).
 fn grey(c: Rgba) -> u8 {
     (0.2126 * f64::from(c.r) + 0.7152 * f64::from(c.g) + 0.0722 * f64::from(c.b))
@@ -147,7 +136,6 @@ fn pixel(model: Model, colour: Rgba) -> Vec<u8> {
         Model::LumaA => vec![grey(colour), colour.a],
         Model::Rgb => vec![colour.r, colour.g, colour.b],
         Model::Rgba => vec![colour.r, colour.g, colour.b, colour.a],
-        Model::YCbCr => ycbcr(colour.r, colour.g, colour.b).to_vec(),
     }
 }
 
@@ -156,7 +144,6 @@ fn add_alpha(img: Image) -> Image {
     let (model, c) = match img.model {
         Model::Luma => (Model::LumaA, 1),
         Model::Rgb => (Model::Rgba, 3),
-        Model::YCbCr => return add_alpha(to_rgb(img)),
         Model::LumaA | Model::Rgba => return img,
     };
     let mut data = Vec::with_capacity(img.data.len() / c * (c + 1));
@@ -204,31 +191,6 @@ fn flatten(img: Image, colour: Rgba) -> Image {
     Image { model, data, ..img }
 }
 
-/// JFIF YCbCr → RGB (PNG/WebP output of a JPEG kept in YCbCr; never happens today, as only
-/// JPEG output keeps YCbCr, but an embed with alpha needs RGB).
-fn to_rgb(img: Image) -> Image {
-    if img.model != Model::YCbCr {
-        return img;
-    }
-    let mut data = img.data;
-    for px in data.chunks_exact_mut(3) {
-        let (y, cb, cr) = (
-            f32::from(px[0]),
-            f32::from(px[1]) - 128.0,
-            f32::from(px[2]) - 128.0,
-        );
-        let q = |v: f32| v.round().clamp(0.0, 255.0) as u8;
-        px[0] = q(y + 1.402 * cr);
-        px[1] = q(y - 0.344_136 * cb - 0.714_136 * cr);
-        px[2] = q(y + 1.772 * cb);
-    }
-    Image {
-        model: Model::Rgb,
-        data,
-        ..img
-    }
-}
-
 /// Grey → RGB(A): WebP has no grey.
 fn grey_to_rgb(img: Image) -> Image {
     let (model, c) = match img.model {
@@ -267,8 +229,8 @@ pub fn finish(
     }
     Ok(match plan.format {
         OutputFormat::Jpeg => flatten(img, opts.background),
-        OutputFormat::Png => to_rgb(img),
-        OutputFormat::Webp => grey_to_rgb(to_rgb(img)),
+        OutputFormat::Png => img,
+        OutputFormat::Webp => grey_to_rgb(img),
     })
 }
 

@@ -1,8 +1,8 @@
 //! The resampling a [`Plan`] asks for, step by step as sharp's libvips does it, so that the
 //! pixels (not only the sizes) come out as sharp's:
 //!
-//! 1. what sharp's loader would have produced: a JPEG it reloads at 1/n scale is box-shrunk
-//!    by n (libjpeg's scaled IDCT keeps about each n × n block's mean; libvips drops the
+//! 1. what sharp's loader would have produced: a JPEG it reloads at 1/n scale becomes the
+//!    mean of each n × n block (about what libjpeg's scaled IDCT keeps; libvips drops the
 //!    partial blocks), a WebP it reloads smaller is area-averaged to that size (libwebp's
 //!    scaler);
 //! 2. `vips_reduce`'s integer pre-shrink (its gap of 2): an axis reduced 4× or more is first
@@ -50,7 +50,13 @@ pub(super) fn apply_in_strips(
     let (lw, lh) = (plan.load_width, plan.load_height);
     let img = match plan.load {
         Load::Full => img,
-        Load::JpegShrink(n) => box_shrink(&img, lw * n, lh * n, n, n, token)?,
+        // Whole blocks only, so fast_image_resize's box filter gives each block's mean.
+        Load::JpegShrink(n) => {
+            let block_mean = Pass::reduce(fir::ResizeAlg::Convolution(fir::FilterType::Box));
+            let extent = (f64::from(lw * n), f64::from(lh * n));
+            let all = orient::Rect::full(lw, lh);
+            block_mean.run(img, extent, (lw, lh), all, token, pps)?
+        }
         Load::WebpScale => area_resize(&img, lw, lh, token)?,
     };
     let (rw, rh) = (plan.resize_width, plan.resize_height);
@@ -352,6 +358,37 @@ fn subsample(img: &Image, kx: u32, ky: u32) -> Image {
     }
 }
 
+/// Division by a block's pixel count, rounded to nearest: a shift for powers of two, else a
+/// multiply by a 32-bit reciprocal (exact for sums up to 255 × n while n < 4096), else a
+/// division.
+#[derive(Clone, Copy)]
+struct Divisor {
+    n: u32,
+    shift: Option<u32>,
+    recip: Option<u64>,
+}
+
+impl Divisor {
+    fn new(n: u32) -> Self {
+        Divisor {
+            n,
+            shift: n.is_power_of_two().then(|| n.trailing_zeros()),
+            recip: (n < 4096).then(|| (1u64 << 32).div_ceil(u64::from(n))),
+        }
+    }
+
+    #[inline]
+    fn mean(self, sum: u32) -> u8 {
+        let x = sum + self.n / 2;
+        let v = match (self.shift, self.recip) {
+            (Some(s), _) => x >> s,
+            (None, Some(r)) => ((u64::from(x) * r) >> 32) as u32,
+            _ => x / self.n,
+        };
+        v.min(255) as u8
+    }
+}
+
 /// The mean of each `kx × ky` block of the top-left `w × h` of `img`, the last partial blocks
 /// filled by repeating the edge (libvips' shrink with `ceil`). With alpha the colours are
 /// averaged premultiplied, as sharp resamples.
@@ -395,15 +432,15 @@ fn box_shrink(
                 }
             }
         }
-        for (ox, px) in out_row.chunks_exact_mut(c).enumerate() {
-            let mut sum = [0u64; 4];
-            for i in 0..kx {
-                let x = (ox * kx + i).min(w - 1);
-                for (s, &a) in sum.iter_mut().zip(&acc[x * c..x * c + c]) {
-                    *s += u64::from(a);
+        if alpha {
+            for (ox, px) in out_row.chunks_exact_mut(c).enumerate() {
+                let mut sum = [0u64; 4];
+                for i in 0..kx {
+                    let x = (ox * kx + i).min(w - 1);
+                    for (s, &a) in sum.iter_mut().zip(&acc[x * c..x * c + c]) {
+                        *s += u64::from(a);
+                    }
                 }
-            }
-            if alpha {
                 let al = sum[c - 1];
                 for i in 0..c - 1 {
                     px[i] = (sum[i] + al / 2)
@@ -411,9 +448,26 @@ fn box_shrink(
                         .map_or(0, |v| v.min(255) as u8);
                 }
                 px[c - 1] = ((al + n / 2) / n) as u8;
-            } else {
-                for (p, s) in px.iter_mut().zip(sum) {
-                    *p = ((s + n / 2) / n) as u8;
+            }
+        } else {
+            // The hot path (a JPEG shrunk on load): whole blocks without clamping, and the mean
+            // without a division per value.
+            let div = Divisor::new(n as u32);
+            let whole = w / kx;
+            let (head, tail) = out_row.split_at_mut(whole * c);
+            for (block, px) in acc.chunks_exact(kx * c).zip(head.chunks_exact_mut(c)) {
+                for (ch, p) in px.iter_mut().enumerate() {
+                    let s: u32 = block[ch..].iter().step_by(c).sum();
+                    *p = div.mean(s);
+                }
+            }
+            if !tail.is_empty() {
+                // The last partial block: the edge repeated.
+                for (ch, p) in tail.iter_mut().enumerate() {
+                    let s: u32 = (0..kx)
+                        .map(|i| acc[(whole * kx + i).min(w - 1) * c + ch])
+                        .sum();
+                    *p = div.mean(s);
                 }
             }
         }
@@ -463,6 +517,25 @@ mod tests {
         // 3 → 2: each output covers 1.5 pixels: (0 + 0.5 × 90) / 1.5 and (0.5 × 90 + 180) / 1.5.
         let out = area_resize(&img, 2, 1, &CancelToken::never()).unwrap();
         assert_eq!(out.data, vec![30, 150]);
+    }
+
+    #[test]
+    fn divisor_rounds_as_division() {
+        for n in [
+            1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 25, 49, 63, 64, 100, 255, 4095, 4096, 5000,
+        ] {
+            let d = Divisor::new(n);
+            for s in (0..=255 * n)
+                .step_by((n as usize / 7).max(1))
+                .chain([255 * n])
+            {
+                assert_eq!(
+                    u32::from(d.mean(s)),
+                    ((s + n / 2) / n).min(255),
+                    "{s} / {n}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! comparisons with sharp itself are in `__test__/image.test.js`.
 
 use super::decode::{self, Image, Model};
+use super::encode;
 use super::options::{parse_colour, Fit, Resize, Rgba, Rotate};
 use super::resample::apply_in_strips;
 use super::resize;
@@ -27,7 +28,7 @@ fn header(data: &[u8]) -> Header {
 
 /// Decodes any output back to RGB(A) pixels with the kernels' own decoders.
 fn pixels(data: &[u8]) -> Image {
-    decode::decode(data, &header(data), false, &never()).expect("output decodes")
+    decode::decode(data, &header(data), &never()).expect("output decodes")
 }
 
 /// PSNR over all bytes, in dB (infinite when equal).
@@ -592,7 +593,7 @@ fn every_stage_polls_its_token() {
     assert_eq!(r.err(), Some(RunError::Cancelled));
     let h = header(&data);
     assert_eq!(
-        decode::decode(&data, &h, false, &stopped).err(),
+        decode::decode(&data, &h, &stopped).err(),
         Some(RunError::Cancelled)
     );
     let img = pattern(64, 64, Model::Rgb);
@@ -622,4 +623,50 @@ fn the_kernels_are_registered() {
         KernelId::from_name("image.transform"),
         Some(KernelId::ImageTransform)
     );
+}
+
+/// Where the time goes on one image (`POOL_IMAGE=path cargo test --release --lib stage_times
+/// -- --ignored --nocapture`); a measurement aid, not a check.
+#[test]
+#[ignore]
+fn stage_times() {
+    use std::time::Instant;
+    let data = std::fs::read(std::env::var("POOL_IMAGE").expect("POOL_IMAGE")).unwrap();
+    let h = header(&data);
+    let opts = TransformOptions {
+        resize: sized(720, 588, Fit::Cover),
+        format: Some(OutputFormat::Jpeg),
+        ..TransformOptions::default()
+    };
+    let plan = super::plan(&h, &opts).unwrap();
+    let t = never();
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        let mut best = f64::MAX;
+        for _ in 0..7 {
+            let t0 = Instant::now();
+            f();
+            best = best.min(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        eprintln!("{name:28} {best:7.2} ms");
+    };
+    {
+        let img = decode::decode(&data, &h, &t).unwrap();
+        time("decode", &mut || {
+            decode::decode(&data, &h, &t).unwrap();
+        });
+        time("resample", &mut || {
+            apply_in_strips(img.clone(), &plan, &t, 4 << 20).unwrap();
+        });
+        time("  of which the copy", &mut || {
+            std::hint::black_box(img.clone());
+        });
+        let small = apply_in_strips(img.clone(), &plan, &t, 4 << 20).unwrap();
+        let done = orient::finish(small.clone(), &plan, &opts, &t).unwrap();
+        time("encode", &mut || {
+            encode::encode(&done, OutputFormat::Jpeg, &opts, &t).unwrap();
+        });
+    }
+    time("whole transform", &mut || {
+        transform(&data, &opts, &t).unwrap();
+    });
 }
