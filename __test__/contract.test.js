@@ -23,7 +23,8 @@ describe('module exports', () => {
 
   const PUBLIC = ['echo', 'fib', 'md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'sha3-256', 'sha3-512',
     'blake2b512', 'blake3', 'hmac', 'xxh32', 'xxh64', 'xxh3', 'xxh128', 'crc32', 'crc32c',
-    'bcrypt.hash', 'bcrypt.verify', 'argon2.hash', 'argon2.verify', 'scrypt', 'pbkdf2', 'csv.parse', 'json.parse']
+    'bcrypt.hash', 'bcrypt.verify', 'argon2.hash', 'argon2.verify', 'scrypt', 'pbkdf2', 'csv.parse', 'json.parse',
+    'image.metadata', 'image.transform']
 
   it('WorkerPool.kernels lists exactly the public kernels', () => {
     assert.deepEqual(WorkerPool.kernels, PUBLIC)

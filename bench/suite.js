@@ -37,10 +37,11 @@ const WORKLOADS = [
   'xxh3',
   'csv',
   'json',
+  'image',
   'startup',
   'memory',
 ]
-const PACKAGES = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'bcrypt', '@node-rs/bcrypt', 'bcryptjs', '@node-rs/argon2', '@node-rs/xxhash', 'hash-wasm', 'papaparse', 'csv-parse']
+const PACKAGES = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'bcrypt', '@node-rs/bcrypt', 'bcryptjs', '@node-rs/argon2', '@node-rs/xxhash', 'hash-wasm', 'papaparse', 'csv-parse', 'sharp']
 const CHILD_TIMEOUT_MS = 240_000
 
 const loadWorkload = (name) => require(`./suite/workloads/${name}`)

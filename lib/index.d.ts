@@ -61,6 +61,19 @@ export interface Kernels {
    * rejects with a `RangeError` (`ERR_POOL_JSON_DEPTH`).
    */
   'json.parse': { input: Binary | string; output: JsonValue }
+  /**
+   * sharp's `metadata()` from the header alone (no pixel is decoded): JPEG, PNG, WebP, GIF.
+   * Rejects an unknown format (`ERR_POOL_IMAGE_FORMAT`), a truncated header
+   * (`ERR_POOL_IMAGE_DECODE`) and more pixels than `limitInputPixels`
+   * (`ERR_POOL_IMAGE_TOO_LARGE`, a `RangeError`).
+   */
+  'image.metadata': { input: ImageMetadataInput; output: ImageMetadata }
+  /**
+   * Decode, auto-orient (or rotate), resize as sharp, flatten alpha into JPEG, encode; no
+   * metadata is copied. Errors as `image.metadata`, and `ERR_POOL_IMAGE_DECODE` for corrupt
+   * pixel data.
+   */
+  'image.transform': { input: ImageTransformInput; output: ImageTransformOutput }
 }
 
 /** Names of the built-in kernels. */
@@ -195,6 +208,75 @@ export interface HmacInput {
   algorithm: 'sha1' | 'sha256' | 'sha384' | 'sha512'
   key: Binary | string
   data: Binary | string
+}
+
+/**
+ * sharp's `limitInputPixels`: the most pixels (width × height) a header may claim, checked
+ * before any pixel buffer is allocated. Default 268402689 (0x3FFF × 0x3FFF) or `true`; `0` or
+ * `false`: no limit.
+ */
+export type LimitInputPixels = number | boolean
+
+export type ImageMetadataInput = Binary | { data: Binary; limitInputPixels?: LimitInputPixels }
+
+export interface ImageMetadata {
+  format: 'jpeg' | 'png' | 'webp' | 'gif'
+  width: number
+  height: number
+  /** Bands of the decoded image: 1 grey, 2 grey + alpha, 3 RGB (or YCbCr JPEG), 4 RGBA or CMYK. */
+  channels: 1 | 2 | 3 | 4
+  hasAlpha: boolean
+  /** The EXIF orientation tag, 1–8, or null when there is none. */
+  orientation: number | null
+  /** The input's length in bytes. */
+  size: number
+}
+
+export interface ImageResizeOptions {
+  /** Positive integer; absent or null: from `height` and the aspect ratio. */
+  width?: number | null
+  height?: number | null
+  /** Default 'cover'. */
+  fit?: 'cover' | 'contain' | 'fill' | 'inside' | 'outside'
+  /** For `cover`/`contain`: sharp's position or gravity names, or a gravity number 0–8. Default 'centre'. */
+  position?:
+    | 'centre' | 'center' | 'top' | 'right top' | 'right' | 'right bottom' | 'bottom' | 'left bottom'
+    | 'left' | 'left top' | 'north' | 'northeast' | 'east' | 'southeast' | 'south' | 'southwest'
+    | 'west' | 'northwest' | number
+  /** Default 'lanczos3'. */
+  kernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3' | 'mks2013' | 'mks2021'
+  withoutEnlargement?: boolean
+  withoutReduction?: boolean
+  /** `contain`'s padding; default the transform's `background`. */
+  background?: string
+}
+
+export interface ImageTransformOptions {
+  data: Binary
+  /** 'auto' (default): the EXIF orientation; or a multiple of 90 applied before resizing, EXIF ignored. */
+  rotate?: 'auto' | number
+  resize?: ImageResizeOptions
+  /**
+   * '#rgb', '#rgba', '#rrggbb', '#rrggbbaa', 'white', 'black' or 'transparent': alpha is
+   * flattened onto it for JPEG, and `contain` pads with it. Default opaque black, as sharp.
+   */
+  background?: string
+  /** Default: the input's format ('png' for GIF input). */
+  format?: 'jpeg' | 'jpg' | 'png' | 'webp'
+  /** JPEG and WebP, integer 1–100; default 80. */
+  quality?: number
+  /** WebP: lossless. Default false. */
+  lossless?: boolean
+  /** PNG: zlib level 0–9; default 6. */
+  compressionLevel?: number
+  limitInputPixels?: LimitInputPixels
+}
+
+export type ImageTransformInput = Binary | ImageTransformOptions
+
+export interface ImageTransformOutput {
+  data: Buffer
+  info: { format: 'jpeg' | 'png' | 'webp'; width: number; height: number; size: number }
 }
 
 export interface PoolOptions {

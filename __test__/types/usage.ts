@@ -32,6 +32,17 @@ async function kernels(pool: WorkerPool, buf: Buffer, u8: Uint8Array) {
   exact<JsonValue>()(await pool.run('json.parse', '{"a":1}'))
   exact<JsonValue>()(await pool.run('json.parse', buf))
   exact<null | boolean | number | string | Buffer>()(await pool.run('echo', 'x'))
+  const meta = await pool.run('image.metadata', buf)
+  exact<'jpeg' | 'png' | 'webp' | 'gif'>()(meta.format)
+  exact<number | null>()(meta.orientation)
+  const { data, info } = await pool.run('image.transform', {
+    data: u8, rotate: 'auto', resize: { width: 800, height: 600, fit: 'cover', position: 'centre', withoutEnlargement: true },
+    background: '#fff', format: 'jpeg', quality: 80, limitInputPixels: false,
+  })
+  exact<Buffer>()(data)
+  exact<'jpeg' | 'png' | 'webp'>()(info.format)
+  // @ts-expect-error fit names are sharp's
+  await pool.run('image.transform', { data: buf, resize: { fit: 'crop' } })
 
   // csv.parse: the result follows the header/dynamicTyping options.
   exact<string[][]>()(await pool.run('csv.parse', 'a,b\n1,2'))

@@ -3,6 +3,7 @@
 use super::js::{Env, ErrorClass, JsResult, Value};
 use crate::kernels::{ErrorKind, KernelError, Output, Packed};
 use crate::pending::Outputs;
+use std::ffi::CString;
 
 /// A kernel output as a JS value.
 pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
@@ -14,7 +15,18 @@ pub(super) fn to_js(env: Env, out: Output) -> JsResult<Value> {
         Output::Bytes(b) => env.buffer(b),
         Output::BigUint(n) => env.bigint_u128(n),
         Output::Packed(p) => packed(env, *p),
+        Output::Object(props) => object(env, props),
     }
+}
+
+fn object(env: Env, props: Vec<(&'static str, Output)>) -> JsResult<Value> {
+    let obj = env.object()?;
+    for (key, v) in props {
+        // Keys are the kernels' own identifiers, never input: a NUL in one is a kernel bug.
+        let key = CString::new(key).expect("property names have no NUL");
+        env.set(obj, &key, to_js(env, v)?)?;
+    }
+    Ok(obj)
 }
 
 /// The parsers' packed piece: an object with the fields of [`Packed`], camelCased (the one

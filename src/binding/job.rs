@@ -15,7 +15,7 @@ use super::js::{ByteView, Env, Fail, JsRef, Value as JsValue};
 use crate::executor::{self, CancelToken};
 use crate::kernels::{
     Args, BigInt, ErrorKind, Field, Fields, Input, InputKind, KernelError, KernelId, Output, Param,
-    RunError, Value,
+    RunError, Ty, Value,
 };
 use crate::pending::{JobOutput, Outputs};
 use napi::sys::ValueType as T;
@@ -282,20 +282,26 @@ fn copy_view(ptr: *const u8, len: usize) -> Vec<u8> {
 
 /// Reads the declared params of an object input (copied).
 fn fields(env: Env, obj: JsValue, spec: &'static [Param]) -> Result<Fields, KernelError> {
+    Ok(Fields::new(spec, values(env, obj, spec)?))
+}
+
+fn values(env: Env, obj: JsValue, spec: &'static [Param]) -> Result<Vec<Field>, KernelError> {
     let mut values = Vec::with_capacity(spec.len());
     for p in spec {
         let key = CString::new(p.name).map_err(|_| KernelError::invalid_type("bad param name"))?;
         let v = env.get_named(obj, &key).map_err(unreadable)?;
-        values.push(field(env, v)?);
+        values.push(field(env, v, p)?);
     }
-    Ok(Fields::new(spec, values))
+    Ok(values)
 }
 
-/// Copies one param of an object input.
-fn field(env: Env, v: JsValue) -> Result<Field, KernelError> {
+/// Copies one param of an object input; a plain object only where the param is declared as
+/// one (then its declared params are read the same way).
+fn field(env: Env, v: JsValue, param: &Param) -> Result<Field, KernelError> {
     Ok(match env.type_of(v).map_err(unreadable)? {
         T::napi_undefined => Field::Missing,
         T::napi_number => Field::Number(env.get_f64(v).map_err(unreadable)?),
+        T::napi_boolean => Field::Bool(env.get_bool(v).map_err(unreadable)?),
         T::napi_bigint => {
             let (negative, magnitude) = env.get_bigint_u128(v).map_err(unreadable)?;
             Field::BigInt(BigInt {
@@ -306,7 +312,12 @@ fn field(env: Env, v: JsValue) -> Result<Field, KernelError> {
         T::napi_string => Field::Str(env.get_string(v).map_err(unreadable)?),
         T::napi_object => match env.byte_view(v) {
             Ok(Some(ByteView { ptr, len })) => Field::Bytes(copy_view(ptr, len)),
-            Ok(None) => Field::Other("object"),
+            Ok(None) => match param.ty {
+                Ty::Object(spec) if !env.is_array(v).map_err(unreadable)? => {
+                    Field::Object(Fields::nested(param.name, spec, values(env, v, spec)?))
+                }
+                _ => Field::Other("object"),
+            },
             Err(_) => return Err(detached()),
         },
         _ => Field::Other(type_name(env, v)),

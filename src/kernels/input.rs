@@ -74,6 +74,11 @@ pub enum Ty {
         max: u64,
         default: Option<u64>,
     },
+    /// A boolean ([`Fields::bool`]); absent gives `default`.
+    Bool { default: bool },
+    /// A plain object whose own declared params are read the same way ([`Fields::object`]);
+    /// it may be absent.
+    Object(&'static [Param]),
     /// Checked by the kernel itself ([`Fields::raw`]).
     Raw,
 }
@@ -109,6 +114,18 @@ impl Param {
             ty: Ty::Int { min, max, default },
         }
     }
+    pub const fn bool(name: &'static str, default: bool) -> Self {
+        Self {
+            name,
+            ty: Ty::Bool { default },
+        }
+    }
+    pub const fn object(name: &'static str, params: &'static [Param]) -> Self {
+        Self {
+            name,
+            ty: Ty::Object(params),
+        }
+    }
     pub const fn raw(name: &'static str) -> Self {
         Self { name, ty: Ty::Raw }
     }
@@ -121,9 +138,12 @@ pub enum Field {
     #[default]
     Missing,
     Number(f64),
+    Bool(bool),
     BigInt(BigInt),
     Str(String),
     Bytes(Vec<u8>),
+    /// A plain object, for a param declared as [`Ty::Object`]: its own declared params.
+    Object(Fields),
     /// Any other value, by its `typeof` name (`"null"` for null), for error messages.
     Other(&'static str),
 }
@@ -134,9 +154,10 @@ impl Field {
         match self {
             Field::Missing => "undefined",
             Field::Number(_) => "number",
+            Field::Bool(_) => "boolean",
             Field::BigInt(_) => "bigint",
             Field::Str(_) => "string",
-            Field::Bytes(_) => "object",
+            Field::Bytes(_) | Field::Object(_) => "object",
             Field::Other(t) => t,
         }
     }
@@ -154,6 +175,7 @@ impl Field {
         match self {
             Field::Str(s) => s.len(),
             Field::Bytes(b) => b.len(),
+            Field::Object(f) => f.byte_len(),
             _ => 0,
         }
     }
@@ -170,17 +192,31 @@ pub struct BigInt {
 /// (strings and bytes move into the kernel's arguments without a copy) and checks it against
 /// its declaration. Asking for a name the kernel did not declare, or with the getter of
 /// another type, is a bug and panics.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Fields {
     spec: &'static [Param],
     values: Vec<Field>,
+    /// For the params of an object param: its name, so errors say `input.resize.width`.
+    parent: Option<&'static str>,
 }
 
 impl Fields {
     /// `values` in the order of `spec` (missing trailing ones count as absent).
     pub fn new(spec: &'static [Param], values: Vec<Field>) -> Self {
         debug_assert!(values.len() <= spec.len());
-        Self { spec, values }
+        Self {
+            spec,
+            values,
+            parent: None,
+        }
+    }
+
+    /// The params of the object param `parent` (declared as `Param::object(parent, spec)`).
+    pub fn nested(parent: &'static str, spec: &'static [Param], values: Vec<Field>) -> Self {
+        Self {
+            parent: Some(parent),
+            ..Self::new(spec, values)
+        }
     }
 
     /// All params absent (a plain value input).
@@ -191,6 +227,14 @@ impl Fields {
     /// Bytes of string and binary params (for the pool's `maxInputBytes`).
     pub fn byte_len(&self) -> usize {
         self.values.iter().map(Field::byte_len).sum()
+    }
+
+    /// The name errors use: `name`, or `parent.name`.
+    fn path(&self, name: &str) -> String {
+        match self.parent {
+            Some(p) => format!("{p}.{name}"),
+            None => name.to_owned(),
+        }
     }
 
     fn take(&mut self, name: &str, want: fn(Ty) -> bool) -> (Ty, Field) {
@@ -211,28 +255,28 @@ impl Fields {
     /// A string or binary param, as bytes.
     pub fn bytes(&mut self, name: &str) -> Result<Vec<u8>, KernelError> {
         let (_, v) = self.take(name, |t| t == Ty::Bytes { optional: false });
-        bytes_of(name, v)
+        bytes_of(&self.path(name), v)
     }
 
     /// An optional string or binary param.
     pub fn opt_bytes(&mut self, name: &str) -> Result<Option<Vec<u8>>, KernelError> {
         match self.take(name, |t| t == Ty::Bytes { optional: true }) {
             (_, Field::Missing) => Ok(None),
-            (_, v) => bytes_of(name, v).map(Some),
+            (_, v) => bytes_of(&self.path(name), v).map(Some),
         }
     }
 
     /// A string param.
     pub fn str(&mut self, name: &str) -> Result<String, KernelError> {
         let (_, v) = self.take(name, |t| t == Ty::Str { optional: false });
-        str_of(name, v)
+        str_of(&self.path(name), v)
     }
 
     /// An optional string param.
     pub fn opt_str(&mut self, name: &str) -> Result<Option<String>, KernelError> {
         match self.take(name, |t| t == Ty::Str { optional: true }) {
             (_, Field::Missing) => Ok(None),
-            (_, v) => str_of(name, v).map(Some),
+            (_, v) => str_of(&self.path(name), v).map(Some),
         }
     }
 
@@ -247,18 +291,50 @@ impl Fields {
             (Field::Number(n), _) => n,
             (v, _) => {
                 return Err(KernelError::invalid_type(format!(
-                    "The \"input.{name}\" property must be of type number. Received {}",
+                    "The \"input.{}\" property must be of type number. Received {}",
+                    self.path(name),
                     v.received()
                 )))
             }
         };
         if !n.is_finite() || n.fract() != 0.0 {
             return Err(KernelError::out_of_range(format!(
-                "The value of \"input.{name}\" is out of range. It must be an integer. Received {n}"
+                "The value of \"input.{}\" is out of range. It must be an integer. Received {n}",
+                self.path(name)
             )));
         }
-        check_range(name, n, min, max)?;
+        check_range(&self.path(name), n, min, max)?;
         Ok(n as u64)
+    }
+
+    /// A boolean param.
+    pub fn bool(&mut self, name: &str) -> Result<bool, KernelError> {
+        let (ty, v) = self.take(name, |t| matches!(t, Ty::Bool { .. }));
+        let Ty::Bool { default } = ty else {
+            unreachable!("checked by take")
+        };
+        match v {
+            Field::Missing => Ok(default),
+            Field::Bool(b) => Ok(b),
+            v => Err(KernelError::invalid_type(format!(
+                "The \"input.{}\" property must be of type boolean. Received {}",
+                self.path(name),
+                v.received()
+            ))),
+        }
+    }
+
+    /// An object param's own params, or `None` when it is absent.
+    pub fn object(&mut self, name: &str) -> Result<Option<Fields>, KernelError> {
+        match self.take(name, |t| matches!(t, Ty::Object(_))) {
+            (_, Field::Missing) => Ok(None),
+            (_, Field::Object(f)) => Ok(Some(f)),
+            (_, v) => Err(KernelError::invalid_type(format!(
+                "The \"input.{}\" property must be of type object. Received {}",
+                self.path(name),
+                v.received()
+            ))),
+        }
     }
 
     /// A param the kernel checks itself.
@@ -321,21 +397,32 @@ impl<'a> Input<'a> {
     /// A record `{ data, ...params }` (or an object with `data` Null) for tests and direct calls;
     /// a name given twice takes its last value.
     pub fn record(value: Value<'a>, spec: &'static [Param], given: &[(&str, Field)]) -> Self {
-        let values = spec
-            .iter()
-            .map(|p| {
-                given
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| *n == p.name)
-                    .map_or(Field::Missing, |(_, f)| f.clone())
-            })
-            .collect();
         Self {
             value,
-            fields: Fields::new(spec, values),
+            fields: Fields::new(spec, pick(spec, given)),
         }
     }
+}
+
+impl Field {
+    /// The value of the object param `parent` (declared with `spec`) from named fields, for
+    /// tests and direct calls.
+    pub fn object(parent: &'static str, spec: &'static [Param], given: &[(&str, Field)]) -> Self {
+        Field::Object(Fields::nested(parent, spec, pick(spec, given)))
+    }
+}
+
+/// The fields of `spec` in its order, from (name, value) pairs.
+fn pick(spec: &'static [Param], given: &[(&str, Field)]) -> Vec<Field> {
+    spec.iter()
+        .map(|p| {
+            given
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == p.name)
+                .map_or(Field::Missing, |(_, f)| f.clone())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -385,6 +472,49 @@ mod tests {
         let e = f.bytes("password").unwrap_err();
         assert!(e.message.ends_with("Received null"), "{}", e.message);
         assert_eq!(f.int("cost").unwrap_err().code, "ERR_INVALID_ARG_TYPE");
+    }
+
+    #[test]
+    fn booleans_and_objects() {
+        const INNER: &[Param] = &[Param::int("width", 1, 9, None), Param::bool("flag", true)];
+        const OUTER: &[Param] = &[Param::object("resize", INNER), Param::bool("on", false)];
+        let mut f = Fields::absent(OUTER);
+        assert_eq!(f.object("resize"), Ok(None));
+        assert_eq!(f.bool("on"), Ok(false));
+        let mut f = Input::record(
+            Value::Null,
+            OUTER,
+            &[
+                (
+                    "resize",
+                    Field::object("resize", INNER, &[("width", Field::Number(10.0))]),
+                ),
+                ("on", Field::Bool(true)),
+            ],
+        )
+        .fields;
+        assert_eq!(f.bool("on"), Ok(true));
+        let mut inner = f.object("resize").unwrap().unwrap();
+        assert_eq!(inner.bool("flag"), Ok(true));
+        let e = inner.int("width").unwrap_err();
+        assert!(
+            e.message.contains("\"input.resize.width\""),
+            "{}",
+            e.message
+        );
+        let mut f = Input::record(
+            Value::Null,
+            OUTER,
+            &[
+                ("resize", Field::Number(1.0)),
+                ("on", Field::Str("yes".into())),
+            ],
+        )
+        .fields;
+        let e = f.object("resize").unwrap_err();
+        assert_eq!(e.code, "ERR_INVALID_ARG_TYPE");
+        assert!(e.message.ends_with("Received type number"), "{}", e.message);
+        assert_eq!(f.bool("on").unwrap_err().code, "ERR_INVALID_ARG_TYPE");
     }
 
     #[test]

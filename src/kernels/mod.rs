@@ -1,7 +1,7 @@
 //! The built-in kernels, free of napi.
 //!
 //! A kernel is a type implementing [`Kernel`], in its family's module (`hash`, `checksum`,
-//! `password`, `csv`, `json`, `fib`, `echo`), listed once in [`registry`]. Its `prepare` runs
+//! `password`, `csv`, `json`, `image`, `fib`, `echo`), listed once in [`registry`]. Its `prepare` runs
 //! on the JS thread when a task is submitted: it reads the declared params by name, checks
 //! them, and returns the typed arguments that travel in the job, so bad input rejects at once
 //! and nothing is parsed twice. Its `run` runs on a worker thread with those arguments and the
@@ -17,6 +17,7 @@ pub mod echo;
 mod error;
 pub mod fib;
 pub mod hash;
+pub mod image;
 mod input;
 pub mod json;
 mod output;

@@ -13,6 +13,9 @@ pub enum Output {
     BigUint(u128),
     /// One piece of a parsed document, for the JS builder to turn into values.
     Packed(Box<Packed>),
+    /// Becomes a plain object with these properties, in this order (e.g. `image.metadata`'s
+    /// result, or `image.transform`'s `{ data, info }`).
+    Object(Vec<(&'static str, Output)>),
 }
 
 /// The one result format of the parsers (`csv.parse`, `json.parse`): a piece of a document,

@@ -1,7 +1,7 @@
 //! The registry: every kernel the pool can run, one line each. Adding a kernel is a module that
 //! implements [`Kernel`](super::Kernel) plus one line here (and its entry in `index.d.ts`).
 
-use super::{checksum, csv, echo, fib, hash, json, password};
+use super::{checksum, csv, echo, fib, hash, image, json, password};
 use super::{Input, InputKind, Kernel, KernelError, Output, RunError, Value};
 use crate::executor::CancelToken;
 
@@ -89,6 +89,8 @@ registry! {
     Pbkdf2 => password::Pbkdf2,
     CsvParse => csv::CsvParse,
     JsonParse => json::JsonParse,
+    ImageMetadata => image::Metadata,
+    ImageTransform => image::Transform,
     Panic => echo::Panic,
 }
 
@@ -131,10 +133,15 @@ mod tests {
 
     #[test]
     fn params_are_unique_and_never_data() {
+        use super::super::Ty;
         for &k in KernelId::ALL {
             let params = k.input().params();
             for (i, p) in params.iter().enumerate() {
                 assert_ne!(p.name, "data", "{}", k.name());
+                // Object params nest one level (their errors name `input.outer.inner`).
+                if let Ty::Object(inner) = p.ty {
+                    assert!(inner.iter().all(|q| !matches!(q.ty, Ty::Object(_))));
+                }
                 assert!(
                     params[..i].iter().all(|q| q.name != p.name),
                     "{}: {} twice",
@@ -154,6 +161,16 @@ mod tests {
         let s = |v: &str| Field::Str(v.into());
         let n = Field::Number;
         let bcrypt = password::bcrypt_hash(b"pw", 4, &t).unwrap();
+        let png = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/images/alpha.png"
+        ))
+        .unwrap();
+        let params = KernelId::ImageTransform.input().params();
+        let resize = params.iter().find(|p| p.name == "resize");
+        let Some(super::super::Ty::Object(resize_params)) = resize.map(|p| p.ty) else {
+            panic!("resize is an object param")
+        };
         let argon =
             "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$1+eWQnXHB98l6P/zBIxPhZtc3GxOQ4x8dO4ai7kqTDg";
         type Case<'a> = (KernelId, Value<'a>, Vec<(&'a str, Field)>);
@@ -246,6 +263,41 @@ mod tests {
                     ("target", n(100.0)),
                 ],
             ),
+            (
+                KernelId::ImageMetadata,
+                Value::Bytes(&png),
+                vec![("limitInputPixels", n(1e6))],
+            ),
+            (
+                KernelId::ImageTransform,
+                Value::Bytes(&png),
+                vec![
+                    ("rotate", n(90.0)),
+                    (
+                        "resize",
+                        Field::object(
+                            "resize",
+                            resize_params,
+                            &[
+                                ("width", n(20.0)),
+                                ("height", n(20.0)),
+                                ("fit", s("contain")),
+                                ("position", s("north")),
+                                ("kernel", s("mitchell")),
+                                ("withoutEnlargement", Field::Bool(true)),
+                                ("withoutReduction", Field::Bool(false)),
+                                ("background", s("#ff000080")),
+                            ],
+                        ),
+                    ),
+                    ("background", s("#fff")),
+                    ("format", s("webp")),
+                    ("quality", n(50.0)),
+                    ("lossless", Field::Bool(false)),
+                    ("compressionLevel", n(9.0)),
+                    ("limitInputPixels", Field::Bool(true)),
+                ],
+            ),
         ];
         for (k, value, fields) in cases {
             let input = Input::record(value, k.input().params(), &fields);
@@ -261,6 +313,9 @@ mod tests {
                 KernelId::Crc32 => assert_eq!(out, Output::Number(3421780262.0)),
                 KernelId::Argon2Verify => assert_eq!(out, Output::Bool(false)),
                 KernelId::BcryptVerify => assert_eq!(out, Output::Bool(true)),
+                KernelId::ImageMetadata | KernelId::ImageTransform => {
+                    assert!(matches!(out, Output::Object(_)), "{out:?}")
+                }
                 KernelId::Xxh64 => assert_eq!(
                     out,
                     Output::BigUint(checksum::xxh64(b"abc", 5, &t).unwrap().into())
