@@ -41,6 +41,8 @@ pub struct PoolOptions {
     pub max_input_bytes: Option<f64>,
     /// Added to each pool thread's nice value (0 for none; Linux only).
     pub nice_increment: u32,
+    /// Whether queued tasks of batchable kernels (bcrypt) run together.
+    pub batching: bool,
 }
 
 /// A count from JS: `usize::MAX` for absent, Infinity or NaN.
@@ -102,6 +104,7 @@ pub(super) fn create(env: Env, o: &PoolOptions, notify: Value, resource: Value) 
         idle_timeout: o.idle_timeout.and_then(limit),
         max_queue: count(o.max_queue),
         on_thread_start: nice_hook(o.nice_increment),
+        batching: o.batching,
         ..Config::default()
     };
     let notify = if env.type_of(notify)? == sys::ValueType::napi_function {
