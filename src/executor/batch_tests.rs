@@ -20,6 +20,8 @@ enum Lane {
 
 const MAX: usize = 4;
 const MIN: usize = 3;
+const LINGER_LONG: u64 = 3;
+const LINGER_SHORT: u64 = 4;
 
 impl Lane {
     fn v(&self) -> u32 {
@@ -51,6 +53,12 @@ impl Job for Lane {
             key,
             max: MAX,
             min: MIN,
+            linger: match key {
+                // Far longer than any test waits: only arrivals or a cancel end it.
+                LINGER_LONG => Duration::from_secs(60),
+                LINGER_SHORT => Duration::from_millis(20),
+                _ => Duration::ZERO,
+            },
         })
     }
     fn run(&mut self, token: &CancelToken<'_>) -> Self::Output {
@@ -301,5 +309,56 @@ fn batching_off_runs_every_task_alone() {
     let (done, _) = collect(&exec, 9);
     assert!(log.lock().unwrap().is_empty());
     assert_eq!(done.len(), 9);
+    assert_eq!(exec.metrics().snapshot().batched, 0);
+}
+
+#[test]
+fn a_lone_task_lingers_for_a_burst_to_fill_its_batch() {
+    let exec = pool(true);
+    let log = Log::default();
+    assert!(exec
+        .submit(Task::new(0, value(LINGER_LONG, 0, &log), 0.0, None))
+        .is_ok());
+    while exec.running() == 0 {
+        std::thread::yield_now();
+    }
+    // Taken with nothing behind it: it waits (60 s at most) for the rest of the burst.
+    for v in 1..4 {
+        assert!(exec
+            .submit(Task::new(v.into(), value(LINGER_LONG, v, &log), 0.0, None))
+            .is_ok());
+    }
+    let (done, _) = collect(&exec, 4);
+    // It joined a batch with the first arrivals that reached the minimum (without lingering
+    // it would have run alone, in no batch).
+    let first = log.lock().unwrap()[0].clone();
+    assert!(first[0] == 0 && first.len() >= MIN, "{first:?}");
+    assert!(done
+        .iter()
+        .all(|(t, r)| matches!(r, Some(Ok(Ok(v))) if u64::from(*v) == *t)));
+}
+
+#[test]
+fn lingering_ends_at_its_limit_or_when_the_task_is_cancelled() {
+    let exec = pool(true);
+    let log = Log::default();
+    // Too few arrive within the linger: both run alone.
+    for v in 0..2 {
+        assert!(exec
+            .submit(Task::new(v.into(), value(LINGER_SHORT, v, &log), 0.0, None))
+            .is_ok());
+    }
+    let (done, _) = collect(&exec, 2);
+    assert!(log.lock().unwrap().is_empty());
+    assert!(done.iter().all(|(_, r)| matches!(r, Some(Ok(Ok(_))))));
+    // A 60 s linger ends as soon as the task is cancelled (`collect` gives up after 10 s).
+    let t = Task::new(9, value(LINGER_LONG, 9, &log), 0.0, None);
+    let ctl = Arc::clone(&t.ctl);
+    assert!(exec.submit(t).is_ok());
+    while ctl.state() != TaskState::Running {
+        std::thread::yield_now();
+    }
+    assert_eq!(exec.cancel(&ctl), Some(TaskState::Running));
+    assert_eq!(collect(&exec, 1).0[0].0, 9);
     assert_eq!(exec.metrics().snapshot().batched, 0);
 }

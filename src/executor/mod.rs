@@ -69,6 +69,10 @@ pub struct BatchKey {
     /// Fewer than this many together run alone instead: a batch costs as much as a full one,
     /// so a small one is slower than running its jobs one by one.
     pub min: usize,
+    /// How long a job that found too few to batch with may wait for more (a burst the JS
+    /// thread is still submitting) before it runs alone. Keep it a small share of the job's
+    /// own run time; zero for never.
+    pub linger: Duration,
 }
 
 /// A panic caught at the job boundary: the task fails, the thread lives on.

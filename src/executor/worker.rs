@@ -258,6 +258,45 @@ fn gather<J: Job>(
     }
 }
 
+/// A batchable task that found too few to batch with waits up to its key's `linger` for more:
+/// the JS thread submits a burst one task at a time, and the first task of it is taken before
+/// the rest arrive. It spins (the wait is microseconds), looking again under the lock each time
+/// the inbox fills, and stops early if the task is cancelled.
+fn linger<J: Job>(
+    shared: &Shared<J>,
+    task: &Task<J>,
+    batch: &mut Vec<Task<J>>,
+    skipped: &mut Vec<Task<J>>,
+) {
+    let Some(key) = task.job.batch() else {
+        return;
+    };
+    if key.linger.is_zero() || key.max < 2 {
+        return;
+    }
+    let until = Instant::now() + key.linger;
+    loop {
+        for _ in 0..SPIN_POLLS {
+            if shared.signals.nonempty.load(Relaxed) {
+                let mut st = shared.state.lock();
+                gather(shared, &mut st, task, batch, skipped);
+                shared.progress.pending.store(st.queue.len(), Relaxed);
+                if !batch.is_empty() {
+                    shared.progress.running.fetch_add(batch.len(), Relaxed);
+                    shared.progress.left.fetch_add(batch.len(), Relaxed);
+                    return;
+                }
+            }
+            for _ in 0..SPIN_PAUSES {
+                sync::hint::spin_loop();
+            }
+        }
+        if Instant::now() >= until || task.ctl.state() != super::TaskState::Running {
+            return;
+        }
+    }
+}
+
 /// Moves submitted tasks into the priority queue (under the queue lock).
 fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
     let mut batch = std::mem::take(&mut st.spare);
@@ -321,6 +360,9 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
             Next::Exit => break false,
             Next::Retire => break true,
         };
+        if batch.is_empty() && shared.config.batching {
+            linger(shared, &task, &mut batch, &mut skipped);
+        }
         report_skipped(shared, &mut skipped);
         if batch.is_empty() {
             run_one(shared, index, metrics, task);
