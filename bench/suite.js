@@ -211,6 +211,7 @@ function runWorkload(opts, name) {
     if (retriedAfter) row.retriedAfter = retriedAfter
     rows.push(row)
     console.log(report.stdoutRow(w, row))
+    if (extra !== undefined && !w.freshProcessPerRep) console.log(`    ${JSON.stringify(extra)}`)
     if (retriedAfter) console.log(`    (first attempt failed and was retried: ${retriedAfter})`)
   }
   const targets = report.evaluate(w, rows)
