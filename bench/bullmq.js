@@ -3,9 +3,10 @@
 // processes (1 and 2) with the same CPU budget (os.availableParallelism() slots in total):
 // pool/bullmq, BullMQ sandboxed processors (child processes), sandboxed with useWorkerThreads,
 // and an inline processor. Workloads: 1 KB sha256 jobs and bcrypt cost 10 jobs. Contenders run
-// interleaved, ROUNDS times; reported: jobs/s (median of rounds), p50/p99 latency (add → completed
-// event), total RSS of the worker processes and their children, stalled and duplicate starts,
-// worker event-loop p99. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
+// interleaved, ROUNDS times; reported, each as the median of the rounds (bench/lib.js): jobs/s
+// (with its spread), p50/p99 latency (add → completed event), total RSS of the worker processes
+// and their children, worker event-loop p99; and, summed over the rounds, stalled and duplicate
+// starts and failures. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
 // Then the scaling step: pool/bullmq on 1, 2 and 3 worker processes of one slot (one thread)
 // each, with one 1 KB sha256 per job and with BATCH (50) inputs per job (a processor calling
 // runBatch), to show what bounds throughput as processes are added: Redis round trips per job.
@@ -19,6 +20,7 @@ const readline = require('node:readline')
 const { Queue, QueueEvents } = require('bullmq')
 const { encode } = require('../lib/internal/envelope.js')
 const { startRedis } = require('../scripts/redis.js')
+const { median, spread } = require('./lib.js')
 
 const ROUNDS = Number(process.env.ROUNDS ?? 2)
 const CORES = os.availableParallelism()
@@ -115,10 +117,9 @@ async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
 async function main() {
-  console.log(`bench:bullmq — ${CORES} cores, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${ROUNDS} interleaved rounds`)
+  console.log(`bench:bullmq — ${CORES} cores, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${ROUNDS} interleaved rounds; ` +
+    'each figure the median of the rounds (± the largest deviation of a round\'s jobs/s from it), counts summed')
   const redis = await startRedis()
   try {
     for (const w of WORKLOADS) {
@@ -126,14 +127,14 @@ async function main() {
         const results = Object.fromEntries(CONTENDERS.map((c) => [c, []]))
         for (let r = 0; r < ROUNDS; r++) for (const c of CONTENDERS) results[c].push(await runOne(redis, c, procs, w))
         console.log(`\n${w.name}, ${w.jobs} jobs, ${procs} worker process(es), ${Math.max(1, Math.floor(CORES / procs))} slots each`)
-        console.log('contender        jobs/s   p50 ms   p99 ms  RSS MB  stalled dup failed  loop p99 ms')
+        console.log('contender        jobs/s     ±   p50 ms   p99 ms  RSS MB  stalled dup failed  loop p99 ms')
         const sum = {}
         for (const c of CONTENDERS) {
           const rs = results[c]
           const m = (k) => median(rs.map((x) => x[k]))
           sum[c] = { jps: m('jobsPerSec'), rss: m('rssMb') }
           const tot = (k) => rs.reduce((a, x) => a + x[k], 0)
-          console.log(`${c.padEnd(15)} ${m('jobsPerSec').toFixed(0).padStart(7)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${m('rssMb').toFixed(0).padStart(7)} ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)} ${m('eldP99').toFixed(1).padStart(12)}`)
+          console.log(`${c.padEnd(15)} ${m('jobsPerSec').toFixed(0).padStart(7)} ${spread(rs.map((x) => x.jobsPerSec)).padStart(5)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${m('rssMb').toFixed(0).padStart(7)} ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)} ${m('eldP99').toFixed(1).padStart(12)}`)
         }
         console.log(`pool vs sandbox: ${(sum.pool.jps / sum.sandbox.jps).toFixed(2)}x jobs/s, ${(sum.pool.rss / sum.sandbox.rss).toFixed(2)}x RSS; vs sandbox-threads: ${(sum.pool.jps / sum['sandbox-threads'].jps).toFixed(2)}x jobs/s`)
       }
