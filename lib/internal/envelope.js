@@ -15,6 +15,8 @@
 //
 // Walks are iterative (an explicit stack): json.parse results may be 10,000 levels deep.
 
+const { isDetached } = require('./text.js')
+
 const VERSION = 1
 const MAX_BIGINT_DIGITS = 10_000 // BigInt('…') is quadratic in the digits; kernels use ≤ 39
 
@@ -83,6 +85,8 @@ function walk(root, leaf, key) {
   return rootFrame.dst
 }
 
+// Its bytes are gone (on Node 20 `detached` does not exist, and a detached view throws on read).
+const detached = () => codeError(TypeError, 'ERR_INVALID_STATE', 'Cannot encode a detached ArrayBuffer')
 const bytes = (type, view) => ({ $pool: VERSION, type, base64: Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64') })
 
 function encodeLeaf(v, inArray) {
@@ -103,6 +107,7 @@ function encodeLeaf(v, inArray) {
   }
   if (v === null) return null
   if (ArrayBuffer.isView(v)) {
+    if (isDetached(v)) throw detached()
     if (Buffer.isBuffer(v)) return bytes('Buffer', v)
     const tag = toStringTag(v)
     if (tag === 'DataView') return bytes('DataView', v)
@@ -110,7 +115,7 @@ function encodeLeaf(v, inArray) {
   }
   const tag = toStringTag(v)
   if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') {
-    if (v.detached === true) throw codeError(TypeError, 'ERR_INVALID_STATE', 'Cannot encode a detached ArrayBuffer')
+    if (isDetached(v)) throw detached()
     return bytes('ArrayBuffer', new Uint8Array(v))
   }
   if (tag === 'Date') return { $pool: VERSION, type: 'Date', value: Number.isNaN(v.getTime()) ? null : v.toISOString() }
