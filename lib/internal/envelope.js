@@ -15,6 +15,7 @@
 //
 // Walks are iterative (an explicit stack): json.parse results may be 10,000 levels deep.
 
+const { codeError } = require('./errors.js')
 const { isDetached } = require('./text.js')
 
 const VERSION = 1
@@ -30,12 +31,6 @@ const ESCAPED_KEY = /^\$+pool$/
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const DESCEND = Symbol('descend')
 const toStringTag = (v) => Object.prototype.toString.call(v).slice(8, -1)
-
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
 
 const invalid = (message) => codeError(TypeError, 'ERR_POOL_ENVELOPE_INVALID', `Invalid pool/bullmq envelope: ${message}`)
 
