@@ -199,6 +199,38 @@ describe('sha256', () => {
       }
     })
 
+    it('json.parse and csv.parse reject a detached ArrayBuffer, DataView or typed array with the error every kernel gives', async () => {
+      const views = {
+        ArrayBuffer: (size) => new ArrayBuffer(size),
+        DataView: (size) => new DataView(new ArrayBuffer(size)),
+        Uint8Array: (size) => new Uint8Array(size),
+        Float64Array: (size) => new Float64Array(size / 8),
+      }
+      const detachedOf = (make, size) => {
+        const v = make(size)
+        detach(v instanceof ArrayBuffer ? v : v.buffer)
+        return v
+      }
+      const expected = await pool.run('sha256', detachedOf(views.DataView, 64)).catch((e) => e)
+      assert.equal(expected.code, 'ERR_INVALID_STATE')
+      // 2 MiB is past both parsers' in-pieces thresholds before the transfer (detached, it reads as 0 bytes or throws).
+      for (const size of [64, 2 << 20]) {
+        for (const [name, make] of Object.entries(views)) {
+          for (const [kernel, how, wrap] of [['json.parse', '', (v) => v], ['csv.parse', '', (v) => v], ['csv.parse', ' in { data }', (v) => ({ data: v, header: true })]]) {
+            const label = `${kernel} of a detached ${name} of ${size} bytes${how}`
+            const err = await pool.run(kernel, wrap(detachedOf(make, size))).then(() => assert.fail(`${label} resolved`), (e) => e)
+            assert.ok(err instanceof TypeError, label)
+            assert.equal(err.code, expected.code, label)
+            assert.equal(err.message, expected.message, label)
+          }
+        }
+      }
+      // Empty but not detached (on Node 20, where ArrayBuffer has no `detached`, both read 0 bytes).
+      assert.deepEqual(await pool.run('csv.parse', new ArrayBuffer(0)), [])
+      assert.deepEqual(await pool.run('csv.parse', new DataView(new ArrayBuffer(0))), [])
+      await rejectsWith(pool.run('json.parse', new Uint8Array(0)), SyntaxError, 'ERR_POOL_JSON_SYNTAX')
+    })
+
     it('in a batch → the batch rejects; echo of a detached buffer rejects too', async () => {
       const ab = new ArrayBuffer(8)
       detach(ab)

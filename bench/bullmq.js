@@ -3,9 +3,10 @@
 // processes (1 and 2) with the same CPU budget (os.availableParallelism() slots in total):
 // pool/bullmq, BullMQ sandboxed processors (child processes), sandboxed with useWorkerThreads,
 // and an inline processor. Workloads: 1 KB sha256 jobs and bcrypt cost 10 jobs. Contenders run
-// interleaved, ROUNDS times; reported: jobs/s (median of rounds), p50/p99 latency (add → completed
-// event), total RSS of the worker processes and their children, stalled and duplicate starts,
-// worker event-loop p99. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
+// interleaved, ROUNDS times; reported, each as the median of the rounds (bench/lib.js): jobs/s
+// (with its spread), p50/p99 latency (add → completed event), total RSS of the worker processes
+// and their children, worker event-loop p99; and, summed over the rounds, stalled and duplicate
+// starts and failures. Env: ROUNDS (2), SHA_JOBS (2000), BCRYPT_JOBS (60).
 // Then the scaling step: pool/bullmq on 1, 2 and 3 worker processes of one slot (one thread)
 // each, with one 1 KB sha256 per job and with BATCH (50) inputs per job (a processor calling
 // runBatch), to show what bounds throughput as processes are added: Redis round trips per job.
@@ -19,6 +20,7 @@ const readline = require('node:readline')
 const { Queue, QueueEvents } = require('bullmq')
 const { encode } = require('../lib/internal/envelope.js')
 const { startRedis } = require('../scripts/redis.js')
+const { median, spread } = require('./lib.js')
 
 const ROUNDS = Number(process.env.ROUNDS ?? 2)
 const CORES = os.availableParallelism()
@@ -115,10 +117,32 @@ async function runOne(redis, contender, procs, w, slots = Math.max(1, Math.floor
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+// One run's figures over its rounds: the rates, latencies, RSS and loop delay as the median of
+// the rounds (bench/lib.js: with the default 2 rounds, the mean of the two), the counts summed.
+function summarize(runs) {
+  const m = (k) => median(runs.map((x) => x[k]))
+  const tot = (k) => runs.reduce((a, x) => a + x[k], 0)
+  return {
+    jobsPerSec: m('jobsPerSec'), jpsSpread: spread(runs.map((x) => x.jobsPerSec)), p50: m('p50'), p99: m('p99'),
+    rssMb: m('rssMb'), eldP99: m('eldP99'), stalled: tot('stalled'), duplicates: tot('duplicates'), failed: tot('failed'),
+  }
+}
+
+// The one table printer: `cols` are [title, width, cell(row) → string], the first left-aligned.
+function printTable(cols, rows) {
+  const pad = (s, w, i) => (i === 0 ? s.padEnd(w) : s.padStart(w))
+  console.log(cols.map(([title, w], i) => pad(title, w, i)).join(' '))
+  for (const row of rows) console.log(cols.map(([, w, cell], i) => pad(cell(row), w, i)).join(' '))
+}
+
+const fixed = (k, digits, w) => [w, (s) => s[k].toFixed(digits)]
+const JOBS_COLS = [['jobs/s', ...fixed('jobsPerSec', 0, 7)], ['±', 5, (s) => s.jpsSpread]]
+const LATENCY_COLS = [['p50 ms', ...fixed('p50', 1, 8)], ['p99 ms', ...fixed('p99', 1, 8)]]
+const COUNT_COLS = [['stalled', 7, (s) => String(s.stalled)], ['dup', 3, (s) => String(s.duplicates)], ['failed', 6, (s) => String(s.failed)]]
 
 async function main() {
-  console.log(`bench:bullmq — ${CORES} cores, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${ROUNDS} interleaved rounds`)
+  console.log(`bench:bullmq — ${CORES} cores, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${ROUNDS} interleaved rounds; ` +
+    'each figure the median of the rounds (± the largest deviation of a round\'s jobs/s from it), counts summed')
   const redis = await startRedis()
   try {
     for (const w of WORKLOADS) {
@@ -126,16 +150,10 @@ async function main() {
         const results = Object.fromEntries(CONTENDERS.map((c) => [c, []]))
         for (let r = 0; r < ROUNDS; r++) for (const c of CONTENDERS) results[c].push(await runOne(redis, c, procs, w))
         console.log(`\n${w.name}, ${w.jobs} jobs, ${procs} worker process(es), ${Math.max(1, Math.floor(CORES / procs))} slots each`)
-        console.log('contender        jobs/s   p50 ms   p99 ms  RSS MB  stalled dup failed  loop p99 ms')
-        const sum = {}
-        for (const c of CONTENDERS) {
-          const rs = results[c]
-          const m = (k) => median(rs.map((x) => x[k]))
-          sum[c] = { jps: m('jobsPerSec'), rss: m('rssMb') }
-          const tot = (k) => rs.reduce((a, x) => a + x[k], 0)
-          console.log(`${c.padEnd(15)} ${m('jobsPerSec').toFixed(0).padStart(7)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${m('rssMb').toFixed(0).padStart(7)} ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)} ${m('eldP99').toFixed(1).padStart(12)}`)
-        }
-        console.log(`pool vs sandbox: ${(sum.pool.jps / sum.sandbox.jps).toFixed(2)}x jobs/s, ${(sum.pool.rss / sum.sandbox.rss).toFixed(2)}x RSS; vs sandbox-threads: ${(sum.pool.jps / sum['sandbox-threads'].jps).toFixed(2)}x jobs/s`)
+        const sum = Object.fromEntries(CONTENDERS.map((c) => [c, { contender: c, ...summarize(results[c]) }]))
+        printTable([['contender', 15, (s) => s.contender], ...JOBS_COLS, ...LATENCY_COLS, ['RSS MB', ...fixed('rssMb', 0, 7)],
+          ...COUNT_COLS, ['loop p99 ms', ...fixed('eldP99', 1, 12)]], Object.values(sum))
+        console.log(`pool vs sandbox: ${(sum.pool.jobsPerSec / sum.sandbox.jobsPerSec).toFixed(2)}x jobs/s, ${(sum.pool.rssMb / sum.sandbox.rssMb).toFixed(2)}x RSS; vs sandbox-threads: ${(sum.pool.jobsPerSec / sum['sandbox-threads'].jobsPerSec).toFixed(2)}x jobs/s`)
       }
     }
     if (SCALE) await scaling(redis)
@@ -155,14 +173,11 @@ async function scaling(redis) {
   for (const v of variants) for (const procs of [1, 2, 3]) rows.push({ ...v, procs, runs: [] })
   for (let r = 0; r < ROUNDS; r++) for (const row of rows) row.runs.push(await runOne(redis, row.contender, row.procs, row.w, 1))
   console.log(`\nscaling: pool/bullmq, sha256 1 KB, one slot (one pool thread) per worker process, ${CORES} cores shared with Redis and the producer`)
-  console.log('jobs                procs   jobs/s  inputs/s   p50 ms   p99 ms  vs 1 proc  stalled dup failed')
-  for (const row of rows) {
-    const m = (k) => median(row.runs.map((x) => x[k]))
-    const base = rows.find((x) => x.label === row.label && x.procs === 1)
-    const tot = (k) => row.runs.reduce((a, x) => a + x[k], 0)
-    const ratio = m('jobsPerSec') / median(base.runs.map((x) => x.jobsPerSec))
-    console.log(`${row.label.padEnd(18)} ${String(row.procs).padStart(6)} ${m('jobsPerSec').toFixed(0).padStart(8)} ${(m('jobsPerSec') * row.inputs).toFixed(0).padStart(9)} ${m('p50').toFixed(1).padStart(8)} ${m('p99').toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(9)}x ${String(tot('stalled')).padStart(8)} ${String(tot('duplicates')).padStart(3)} ${String(tot('failed')).padStart(6)}`)
-  }
+  const sums = rows.map((row) => ({ ...row, ...summarize(row.runs) }))
+  const base = (s) => sums.find((x) => x.label === s.label && x.procs === 1)
+  printTable([['jobs', 18, (s) => s.label], ['procs', 6, (s) => String(s.procs)], ...JOBS_COLS,
+    ['inputs/s', 9, (s) => (s.jobsPerSec * s.inputs).toFixed(0)], ...LATENCY_COLS,
+    ['vs 1 proc', 10, (s) => `${(s.jobsPerSec / base(s).jobsPerSec).toFixed(2)}x`], ...COUNT_COLS], sums)
 }
 
 main().catch((err) => { console.error(err); process.exitCode = 1 })

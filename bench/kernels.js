@@ -29,7 +29,7 @@ const crypto = require('node:crypto')
 const zlib = require('node:zlib')
 const { promisify, parseArgs } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
-const { median, spread, gc } = require('./lib')
+const { median, spread, gc, positiveInt, markdownTable } = require('./lib')
 
 const HASH_WORKER = path.join(__dirname, 'workers', 'hash.js')
 const MiB = 1024 * 1024
@@ -53,11 +53,6 @@ function parseOptions() {
     },
   })
   const quick = values.quick
-  const positiveInt = (name, s) => {
-    const n = Number(s)
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${s}`)
-    return n
-  }
   return {
     threads: positiveInt('threads', values.threads),
     reps: positiveInt('reps', values.reps ?? (quick ? '2' : '5')),
@@ -97,12 +92,6 @@ function packageVersion(name) {
   } catch {}
   return '?'
 }
-
-// ---------------------------------------------------------------------------------------------
-// Statistics and timing (same conventions as bench/overhead.js)
-
-
-
 
 function check(cond, what) {
   if (!cond) throw new Error(`correctness check failed: ${what}`)
@@ -463,10 +452,9 @@ function printHeader(opts, versions) {
 function printTable(rows) {
   const met = (m) => (m === undefined ? '—' : m ? 'yes' : '**NO**')
   const el = (e) => `${fmt.ms(e.p99)} / ${fmt.ms(e.max)}`
-  const lines = [
+  console.log(markdownTable(
     ['workload', 'pool', 'alternative', 'ratio', 'target', 'met?', 'EL p99/max pool (ms)', 'EL p99/max alt (ms)'],
-    ['---', '---:', '---', '---:', '---', '---', '---:', '---:'],
-    ...rows.map((r) => [
+    rows.map((r) => [
       r.workload,
       r.format(r.pool),
       `${r.alternative}: ${r.format(r.alt)}`,
@@ -476,8 +464,8 @@ function printTable(rows) {
       el(r.elPool),
       el(r.elAlt),
     ]),
-  ]
-  for (const l of lines) console.log(`| ${l.join(' | ')} |`)
+    ['---', '---:', '---', '---:', '---', '---', '---:', '---:'],
+  ))
 }
 
 function printSamples(rows) {

@@ -1,5 +1,5 @@
 'use strict'
-// Statistics and GC helpers shared by the benchmarks.
+// Statistics, GC, option and table helpers shared by the benchmarks.
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
@@ -24,4 +24,19 @@ const gc = (() => {
   }
 })()
 
-module.exports = { median, spread, gc }
+/** A command-line option that must be a whole number ≥ 1 (`s` its text). */
+function positiveInt(name, s) {
+  const n = Number(s)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${s}`)
+  return n
+}
+
+/**
+ * A Markdown table as text: `header` the titles, `rows` arrays of cells, `align` one divider
+ * per column ('---' or '---:'; default: the first column left, the rest right).
+ */
+function markdownTable(header, rows, align = header.map((_, i) => (i === 0 ? '---' : '---:'))) {
+  return [header, align, ...rows].map((l) => `| ${l.join(' | ')} |`).join('\n')
+}
+
+module.exports = { median, spread, gc, positiveInt, markdownTable }

@@ -19,7 +19,7 @@ const fs = require('node:fs')
 const { execFile } = require('node:child_process')
 const { promisify, parseArgs } = require('node:util')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
-const { median, spread, gc } = require('./lib')
+const { median, spread, gc, positiveInt, markdownTable } = require('./lib')
 
 const TRIVIAL_WORKER = path.join(__dirname, 'workers', 'trivial.js')
 const FIB_WORKER = path.join(__dirname, 'workers', 'fib.js')
@@ -42,11 +42,6 @@ function parseOptions() {
     },
   })
   const quick = values.quick
-  const positiveInt = (name, s) => {
-    const n = Number(s)
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${s}`)
-    return n
-  }
   return {
     threads: positiveInt('threads', values.threads),
     reps: positiveInt('reps', values.reps ?? (quick ? '3' : '5')),
@@ -280,10 +275,9 @@ function printHeader(opts) {
 function printTable(rows) {
   const cell = (r, v) => (v === undefined ? '—' : r.format(v))
   const met = (m) => (m === undefined ? '—' : m ? 'yes' : '**NO**')
-  const lines = [
+  console.log(markdownTable(
     ['workload', 'pool', 'piscina', 'ratio pool/piscina', 'target', 'met?'],
-    ['---', '---:', '---:', '---:', '---', '---'],
-    ...rows.map((r) => [
+    rows.map((r) => [
       r.workload,
       cell(r, r.pool),
       cell(r, r.piscina),
@@ -291,8 +285,8 @@ function printTable(rows) {
       r.target,
       met(r.met),
     ]),
-  ]
-  for (const l of lines) console.log(`| ${l.join(' | ')} |`)
+    ['---', '---:', '---:', '---:', '---', '---'],
+  ))
 }
 
 function printSamples(rows) {

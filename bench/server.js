@@ -33,6 +33,7 @@ const { parseArgs } = require('node:util')
 const autocannon = require('autocannon')
 const bcrypt = require('bcryptjs')
 const Papa = require('papaparse')
+const { markdownTable } = require('./lib.js')
 
 const SERVER = path.join(__dirname, '..', 'examples', 'express', 'server.js')
 const MODES = ['pool', 'inline', 'piscina', 'native']
@@ -187,12 +188,6 @@ async function measure(server, w) {
 const fmtRps = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1))
 const fmtMs = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(x >= 10 ? 1 : 2))
 
-function table(header, rows) {
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`]
-  for (const r of rows) lines.push(`| ${r.join(' | ')} |`)
-  return lines.join('\n')
-}
-
 async function main() {
   const date = new Date().toISOString().slice(0, 10)
   const jsonPath = args.json ?? path.join(__dirname, 'results', `server-${date}.json`)
@@ -232,7 +227,7 @@ async function main() {
     })
     const { health } = results[mode].idle
     rows.push(['(no heavy load)', '—', '—', '—', fmtRps(health.rps), fmtMs(health.p50), fmtMs(health.p99), fmtMs(health.max), String(health.failed)])
-    console.log(table(['heavy workload', 'heavy req/s', 'p50 ms', 'p99 ms', '/health req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx/errors'], rows))
+    console.log(markdownTable(['heavy workload', 'heavy req/s', 'p50 ms', 'p99 ms', '/health req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx/errors'], rows))
   }
 
   if (results.pool) {
@@ -255,7 +250,7 @@ async function main() {
         rows.push([WORKLOADS[w].label, 'heavy req/s pool/inline', `${ratio.toFixed(2)}x`, '—'])
       }
     }
-    console.log(table(['workload', 'target', 'measured', 'met?'], rows))
+    console.log(markdownTable(['workload', 'target', 'measured', 'met?'], rows))
   }
 
   fs.mkdirSync(path.dirname(jsonPath), { recursive: true })

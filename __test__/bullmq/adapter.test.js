@@ -64,6 +64,16 @@ test('envelope: binary, bigint, special numbers survive JSON', () => {
   assert.throws(() => decode({ $pool: 99, type: 'Buffer', base64: '' }), { code: 'ERR_POOL_ENVELOPE_VERSION' })
 })
 
+test('envelope: a detached ArrayBuffer, DataView or typed array → TypeError ERR_INVALID_STATE (not a raw V8 error)', () => {
+  const detach = (ab) => structuredClone(ab, { transfer: [ab] })
+  for (const make of [() => new ArrayBuffer(8), () => new DataView(new ArrayBuffer(8)), () => new Uint8Array(8), () => new Float64Array(1)]) {
+    const v = make()
+    detach(v instanceof ArrayBuffer ? v : v.buffer)
+    assert.throws(() => encode({ input: v }), { name: 'TypeError', code: 'ERR_INVALID_STATE' })
+  }
+  assert.deepEqual(decode(encode({ input: new ArrayBuffer(0) })), { input: new ArrayBuffer(0) }) // empty is not detached
+})
+
 test('binary round trip through Redis: Buffer in, Buffer / bigint out, typed arrays in', async (t) => {
   const { client } = await setup(t)
   const data = crypto.randomBytes(4096)

@@ -12,7 +12,7 @@
 const native = require('./native.js')
 const { codeError } = require('./errors.js')
 const { pipeline } = require('./pieces.js')
-const { inSlices, toUtf8, isBinary, signalOf } = require('./text.js')
+const { inSlices, toUtf8, isBinary, isDetached, signalOf } = require('./text.js')
 
 const TAG = native.parserConstants().csvTag
 const [T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_DATE, T_EMPTY] =
@@ -198,17 +198,6 @@ class Builder {
   }
 }
 
-// A detached DataView throws on byteLength (a detached typed array reads 0); 0 sends it to the
-// one-task path, where the kernel rejects it with ERR_INVALID_STATE like every other kernel.
-function byteLength(v) {
-  if (typeof v === 'string') return v.length
-  try {
-    return v.byteLength
-  } catch {
-    return 0
-  }
-}
-
 /**
  * Parses `bytes` (binary) in pieces (see lib/pieces.js): each task parses from byte `start`
  * until the first record ending `target` bytes later. `native` is the kernel's record input
@@ -240,8 +229,11 @@ function parse(input, options, submit) {
   const data = record ? job.data.data : job.data
   const builder = new Builder(job, signal)
   const native = record ? { ...job.data, data: undefined } : {}
-  if ((typeof data !== 'string' && !isBinary(data)) || byteLength(data) < tuning.piecesFrom) {
-    // Small (or invalid: the kernel rejects it with its coded error): one task.
+  // A detached input counts as empty (a detached DataView throws on byteLength).
+  const size = typeof data === 'string' ? data.length : isBinary(data) && !isDetached(data) ? data.byteLength : 0
+  if (size < tuning.piecesFrom) {
+    // Small, or invalid or detached (the binding rejects it with its coded error, as for every
+    // kernel): one task.
     return submit(job.data).then((packed) => builder.add(packed)).then(() => builder.out)
   }
   if (typeof data !== 'string') return pieces(data, native, builder, submit)

@@ -15,6 +15,9 @@
 //
 // Walks are iterative (an explicit stack): json.parse results may be 10,000 levels deep.
 
+const { codeError } = require('./errors.js')
+const { isDetached } = require('./text.js')
+
 const VERSION = 1
 const MAX_BIGINT_DIGITS = 10_000 // BigInt('…') is quadratic in the digits; kernels use ≤ 39
 
@@ -28,12 +31,6 @@ const ESCAPED_KEY = /^\$+pool$/
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const DESCEND = Symbol('descend')
 const toStringTag = (v) => Object.prototype.toString.call(v).slice(8, -1)
-
-function codeError(Ctor, code, message) {
-  const e = new Ctor(message)
-  e.code = code
-  return e
-}
 
 const invalid = (message) => codeError(TypeError, 'ERR_POOL_ENVELOPE_INVALID', `Invalid pool/bullmq envelope: ${message}`)
 
@@ -83,6 +80,8 @@ function walk(root, leaf, key) {
   return rootFrame.dst
 }
 
+// Its bytes are gone (on Node 20 `detached` does not exist, and a detached view throws on read).
+const detached = () => codeError(TypeError, 'ERR_INVALID_STATE', 'Cannot encode a detached ArrayBuffer')
 const bytes = (type, view) => ({ $pool: VERSION, type, base64: Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64') })
 
 function encodeLeaf(v, inArray) {
@@ -103,6 +102,7 @@ function encodeLeaf(v, inArray) {
   }
   if (v === null) return null
   if (ArrayBuffer.isView(v)) {
+    if (isDetached(v)) throw detached()
     if (Buffer.isBuffer(v)) return bytes('Buffer', v)
     const tag = toStringTag(v)
     if (tag === 'DataView') return bytes('DataView', v)
@@ -110,7 +110,7 @@ function encodeLeaf(v, inArray) {
   }
   const tag = toStringTag(v)
   if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') {
-    if (v.detached === true) throw codeError(TypeError, 'ERR_INVALID_STATE', 'Cannot encode a detached ArrayBuffer')
+    if (isDetached(v)) throw detached()
     return bytes('ArrayBuffer', new Uint8Array(v))
   }
   if (tag === 'Date') return { $pool: VERSION, type: 'Date', value: Number.isNaN(v.getTime()) ? null : v.toISOString() }

@@ -15,7 +15,7 @@
 const native = require('./native.js')
 const { codeError, typeName } = require('./errors.js')
 const { pipeline } = require('./pieces.js')
-const { inSlices, toUtf8, isBinary, signalOf } = require('./text.js')
+const { inSlices, toUtf8, isBinary, isDetached, signalOf } = require('./text.js')
 
 const KIND = native.parserConstants().jsonKind
 
@@ -125,14 +125,9 @@ function parse(input, options, submit) {
     return toUtf8(input, signal).then((bytes) => pieces(bytes, true, input, signal, submit))
   }
   if (isBinary(input)) {
-    let buf
-    try {
-      buf = asBuffer(input)
-    } catch {
-      // Buffer.from throws on a detached ArrayBuffer (its view cannot be read).
-      return Promise.reject(codeError(TypeError, 'ERR_INVALID_STATE', 'The input of json.parse is a detached ArrayBuffer'))
-    }
-    return pieces(input, false, buf, signal, submit)
+    // A detached input cannot be viewed as a Buffer: it goes to the kernel as it is, and the
+    // binding rejects it with ERR_INVALID_STATE, as for every kernel.
+    return pieces(input, false, isDetached(input) ? input : asBuffer(input), signal, submit)
   }
   return Promise.reject(codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
     `The "input" argument of json.parse must be of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer. Received ${typeName(input)}`))

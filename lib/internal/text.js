@@ -1,5 +1,6 @@
 'use strict'
-// Helpers shared by the kernels whose results are built on the JS side (lib/csv.js, lib/json.js).
+// Helpers shared by the kernels whose results are built on the JS side (lib/internal/csv.js,
+// lib/internal/json.js), and binary-input tests the envelope (lib/internal/envelope.js) shares.
 
 const { abortError } = require('./errors.js')
 
@@ -77,10 +78,26 @@ function isBinary(v) {
     (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)
 }
 
+// Whether binary `v` (see isBinary) lost its memory to a transfer. A detached DataView throws on
+// its length and offset getters, a typed array reads 0, so the test is on the ArrayBuffer (a view's
+// `buffer` getter never throws). `detached` exists from Node 22; on 20 a detached buffer is one of
+// length 0 that cannot be viewed (a SharedArrayBuffer never detaches).
+function isDetached(v) {
+  const ab = ArrayBuffer.isView(v) ? v.buffer : v
+  if (typeof ab.detached === 'boolean') return ab.detached
+  if (ab.byteLength !== 0) return false
+  try {
+    new Uint8Array(ab)
+    return false
+  } catch {
+    return true
+  }
+}
+
 // The AbortSignal of run() options, if it is one (run() itself rejects anything else).
 function signalOf(options) {
   const signal = options !== null && typeof options === 'object' ? options.signal : undefined
   return signal !== undefined && signal !== null && typeof signal.aborted === 'boolean' ? signal : undefined
 }
 
-module.exports = { STRING_CHUNK, inSlices, toUtf8, isBinary, signalOf }
+module.exports = { STRING_CHUNK, inSlices, toUtf8, isBinary, isDetached, signalOf }
