@@ -383,6 +383,53 @@ describe('image kernels: bad input', () => {
     await rejectsWith(pool.run('image.transform', { data: odd, resize: { width: 20000 }, format: 'webp' }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
   })
 
+  it('takes limitInputPixels pool-wide; a task\'s own overrides it', async () => {
+    const odd = file('odd.jpg') // 37 × 23 = 851 pixels
+    // The default pool limit is sharp's: the 100,000 × 100,000 headers are refused, the
+    // same with `true`.
+    for (const options of [{}, { limitInputPixels: true }, { limitInputPixels: 268402689 }]) {
+      await withPool({ threads: 1, ...options }, async (p) => {
+        for (const name of ['bomb.png', 'bomb.jpg']) {
+          for (const kernel of ['image.metadata', 'image.transform']) {
+            await rejectsWith(p.run(kernel, file(name)), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+          }
+        }
+        await p.run('image.transform', odd)
+      })
+    }
+    await withPool({ threads: 1, limitInputPixels: 850 }, async (p) => {
+      for (const kernel of ['image.metadata', 'image.transform']) {
+        const e = await rejectsWith(p.run(kernel, odd), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+        assert.match(e.message, /37x23 is 851 pixels, more than limitInputPixels \(850\)/)
+        // A task's own limit wins, higher or lower than the pool's; `true` is sharp's default.
+        await p.run(kernel, { data: odd, limitInputPixels: 851 })
+        await p.run(kernel, { data: odd, limitInputPixels: true })
+        await p.run(kernel, { data: odd, limitInputPixels: false })
+        await p.run(kernel, { data: odd, limitInputPixels: 0 })
+      }
+    })
+    await withPool({ threads: 1, limitInputPixels: 851 }, async (p) => {
+      await p.run('image.transform', odd)
+      await rejectsWith(p.run('image.transform', { data: odd, limitInputPixels: 850 }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+    })
+    for (const off of [0, false]) {
+      await withPool({ threads: 1, limitInputPixels: off }, async (p) => {
+        const m = await p.run('image.metadata', file('bomb.png'))
+        assert.deepEqual([m.width, m.height], [100000, 100000])
+        await rejectsWith(p.run('image.metadata', { data: file('bomb.png'), limitInputPixels: true }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+      })
+    }
+  })
+
+  it('validates the pool-wide limitInputPixels as sharp does', () => {
+    for (const bad of ['1', null, {}, 1n]) {
+      assert.throws(() => new WorkerPool({ limitInputPixels: bad }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /"limitInputPixels" option must be of type number or boolean/ })
+    }
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+      assert.throws(() => new WorkerPool({ limitInputPixels: bad }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /"limitInputPixels"/ })
+    }
+  })
+
   it('rejects truncated or corrupt data with ERR_POOL_IMAGE_DECODE and the reason', async () => {
     for (const name of ['truncated.jpg', 'truncated.png', 'corrupt.png', 'truncated.webp', 'truncated.gif']) {
       const e = await rejectsWith(pool.run('image.transform', file(name)), Error, 'ERR_POOL_IMAGE_DECODE')

@@ -11,7 +11,7 @@ use super::resize;
 use super::*;
 use crate::executor::{CancelToken, TaskCtl};
 use crate::kernels::conformance::CONFORMANCE;
-use crate::kernels::{Field, KernelId};
+use crate::kernels::{Field, KernelId, PoolParams};
 use std::sync::atomic::AtomicBool;
 
 fn file(name: &str) -> Vec<u8> {
@@ -202,6 +202,52 @@ fn bombs_are_refused_from_the_header() {
     );
     assert_eq!(limited(-1.0).err().unwrap().code, "ERR_OUT_OF_RANGE");
     assert_eq!(limited(1.5).err().unwrap().code, "ERR_OUT_OF_RANGE");
+}
+
+#[test]
+fn the_pool_sets_the_default_limit_and_a_task_overrides_it() {
+    let data = file("odd.jpg"); // 37 x 23
+    let pool = |limit| PoolParams {
+        limit_input_pixels: limit,
+    };
+    let meta = |given: &[(&str, Field)], p| {
+        Metadata::prepare(
+            Input::record(Value::Bytes(&data), Metadata::INPUT.params(), given).in_pool(p),
+        )
+        .map(drop)
+        .map_err(|e| e.code)
+    };
+    let transform = |given: &[(&str, Field)], p| {
+        Transform::prepare(
+            Input::record(Value::Bytes(&data), Transform::INPUT.params(), given).in_pool(p),
+        )
+        .map(drop)
+        .map_err(|e| e.code)
+    };
+    let big = "ERR_POOL_IMAGE_TOO_LARGE";
+    type Run<'a> = &'a dyn Fn(&[(&str, Field)], PoolParams) -> Result<(), &'static str>;
+    for run in [&meta as Run, &transform] {
+        assert_eq!(run(&[], pool(851)), Ok(()));
+        assert_eq!(run(&[], pool(850)), Err(big));
+        // A task's own value wins, lower or higher; `true` is sharp's default, not the pool's.
+        let n = |n| [("limitInputPixels", Field::Number(n))];
+        assert_eq!(run(&n(850.0), pool(851)), Err(big));
+        assert_eq!(run(&n(851.0), pool(850)), Ok(()));
+        assert_eq!(run(&n(0.0), pool(1)), Ok(()));
+        let b = |b| [("limitInputPixels", Field::Bool(b))];
+        assert_eq!(run(&b(true), pool(1)), Ok(()));
+        assert_eq!(run(&b(false), pool(1)), Ok(()));
+        assert_eq!(run(&[], pool(u64::MAX)), Ok(()));
+    }
+    // The bomb under a pool without a limit is accepted; under the default it is not.
+    let bomb = file("bomb.png");
+    let job = |p| {
+        Metadata::prepare(Input::plain(Metadata::INPUT, Value::Bytes(&bomb)).in_pool(p))
+            .map(drop)
+            .map_err(|e| e.code)
+    };
+    assert_eq!(job(PoolParams::default()), Err(big));
+    assert_eq!(job(pool(u64::MAX)), Ok(()));
 }
 
 #[test]
