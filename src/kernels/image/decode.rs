@@ -192,10 +192,12 @@ fn gif(data: &[u8], h: &Header, token: &CancelToken<'_>) -> Result<Image, RunErr
     let mut rgba = if (fl, ft, fw, fh) == (0, 0, w, ht) {
         buf
     } else {
-        // Clipped to the screen; the rest stays transparent.
+        // Clipped to the screen; the rest stays transparent. A frame right of the screen
+        // (`fl >= w`, so `cw == 0`) shows nothing and has no row start inside the canvas.
         let mut canvas = vec![0; w * ht * 4];
         let cw = fw.min(w.saturating_sub(fl));
-        for y in 0..fh.min(ht.saturating_sub(ft)) {
+        let rows = if cw == 0 { 0 } else { fh.min(ht.saturating_sub(ft)) };
+        for y in 0..rows {
             let dst = ((ft + y) * w + fl) * 4;
             canvas[dst..dst + cw * 4].copy_from_slice(&buf[y * fw * 4..(y * fw + cw) * 4]);
         }

@@ -265,6 +265,43 @@ fn an_output_over_the_limit_or_the_format_is_refused() {
     );
 }
 
+/// A GIF whose first frame (2 × 2, at `left`, `top`) lies partly or wholly off its 4 × 4
+/// screen. (Found by the image_transform fuzz target: a frame right of the screen panicked.)
+fn gif_with_frame_at(left: u16, top: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, 4, 4, &[255, 0, 0, 0, 0, 255]).unwrap();
+        let mut frame = gif::Frame::from_indexed_pixels(2, 2, vec![0, 1, 1, 0], None);
+        (frame.left, frame.top) = (left, top);
+        enc.write_frame(&frame).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_gif_frame_off_the_screen_shows_as_far_as_it_is_on_it() {
+    for (left, top, red) in [
+        (0, 0, 2),
+        (3, 3, 1),
+        (4, 0, 0),
+        (10, 1, 0),
+        (1, 4, 0),
+        (900, 900, 0),
+    ] {
+        let data = gif_with_frame_at(left, top);
+        let (out, w, h) = transform(&data, &with(OutputFormat::Png, None), &never())
+            .unwrap_or_else(|e| panic!("frame at {left},{top}: {e}"));
+        assert_eq!((w, h), (4, 4));
+        let img = pixels(&out);
+        let reds = img
+            .data
+            .chunks(img.model.channels())
+            .filter(|p| p[0] == 255)
+            .count();
+        assert_eq!(reds, red, "frame at {left},{top}");
+    }
+}
+
 #[test]
 fn bad_data_has_coded_errors() {
     for (name, want) in [
