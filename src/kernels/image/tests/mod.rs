@@ -302,6 +302,44 @@ fn a_gif_frame_off_the_screen_shows_as_far_as_it_is_on_it() {
     }
 }
 
+/// A 1 × 1 palette PNG whose PLTE chunk is `plte` (stored, not compressed, pixel data).
+fn png_with_palette(plte: &[u8]) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    // zlib: a stored block of the one row (filter 0, index 0), then its Adler-32 (a=1, b=2).
+    let idat = [0x78, 0x01, 0x01, 2, 0, 0xfd, 0xff, 0, 0, 0, 2, 0, 1];
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 3, 0, 0, 0]);
+    chunk(&mut out, b"PLTE", plte);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn a_png_palette_of_a_partial_entry_is_a_decode_error() {
+    // Found by the image_transform fuzz target: the png crate panicked on it.
+    let good = png_with_palette(&[255, 0, 0]);
+    let (out, w, h) = transform(&good, &with(OutputFormat::Png, None), &never()).unwrap();
+    assert_eq!((w, h), (1, 1));
+    assert_eq!(pixels(&out).data, [255, 0, 0]);
+    for len in [4, 5, 7, 8] {
+        let bad = png_with_palette(&[255; 8][..len]);
+        for walk in [Walk::Bounded, Walk::Full] {
+            let e = probe::probe(&bad, walk).unwrap_err();
+            assert_eq!(e.code, "ERR_POOL_IMAGE_DECODE", "{len}: {}", e.message);
+        }
+        let e = Transform::prepare(Input::plain(Transform::INPUT, Value::Bytes(&bad)));
+        assert_eq!(e.err().unwrap().code, "ERR_POOL_IMAGE_DECODE");
+    }
+}
+
 #[test]
 fn bad_data_has_coded_errors() {
     for (name, want) in [
