@@ -12,7 +12,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const sharp = require('sharp')
 const { WorkerPool } = require('..')
-const { rejectsWith, withPool, settled, waitFor, LONG, TESTDATA } = require('./helpers')
+const { rejectsWith, withPool, settled, waitFor, yardstick, LONG, TESTDATA } = require('./helpers')
 
 const IMAGES = path.join(TESTDATA, 'images')
 const file = (name) => fs.readFileSync(path.join(IMAGES, name))
@@ -490,6 +490,22 @@ describe('image kernels: bad input', () => {
     await rejectsWith(pool.run('image.transform', 42), TypeError, 'ERR_INVALID_ARG_TYPE')
     await rejectsWith(pool.run('image.metadata', null), TypeError, 'ERR_INVALID_ARG_TYPE')
     await stillServes()
+  })
+
+  it('an abort stops a large JPEG in the middle of its decode and frees the thread', async () => {
+    // Noise decodes slowly: a few hundred ms for 36 MP. The yardstick decodes 40% of it.
+    const noise = (side) => sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .jpeg({ quality: 90 }).toBuffer()
+    const [big, small] = await Promise.all([noise(6000), noise(3800)])
+    await withPool({ threads: 1 }, async (p) => {
+      const ac = new AbortController()
+      const task = p.run('image.transform', { data: big, resize: { width: 64, height: 64 } }, { signal: ac.signal })
+      await waitFor(() => p.running === 1, 'the transform running')
+      ac.abort()
+      const ruler = yardstick('image.transform', { data: small, resize: { width: 64, height: 64 } })
+      await rejectsWith(task, Error, 'ABORT_ERR')
+      await ruler.before(p.run('echo', 1), 'the pool thread was free')
+    })
   })
 
   it('aborts with the caller\'s AbortError and keeps serving', async () => {
