@@ -118,6 +118,8 @@ export interface PoolOptions {
   maxInputBytes?: number
   /** Added to each pool thread's nice value (0 for none; Linux only). */
   niceIncrement: number
+  /** The images' default `limitInputPixels` (0 for none); absent: sharp's default. */
+  limitInputPixels?: number
 }
 
 export interface PoolStats {

@@ -212,8 +212,8 @@ export interface HmacInput {
 
 /**
  * sharp's `limitInputPixels`: the most pixels (width × height) a header may claim, checked
- * before any pixel buffer is allocated. Default 268402689 (0x3FFF × 0x3FFF) or `true`; `0` or
- * `false`: no limit.
+ * before any pixel buffer is allocated. Absent: the pool's (default 268402689, 0x3FFF × 0x3FFF);
+ * `true`: 268402689; `0` or `false`: no limit.
  */
 export type LimitInputPixels = number | boolean
 
@@ -300,6 +300,11 @@ export interface PoolOptions {
   niceIncrement?: number
   /** Integer ≥ 0 or Infinity (default 1 GiB): larger inputs reject with ERR_POOL_INPUT_TOO_LARGE before any work. */
   maxInputBytes?: number
+  /**
+   * The image kernels' `limitInputPixels` for every task (a task's own overrides it): default
+   * 268402689 (sharp's) or `true`; `0` or `false`: no limit.
+   */
+  limitInputPixels?: LimitInputPixels
 }
 
 export interface RunOptions {
