@@ -1,15 +1,18 @@
 'use strict'
 // examples/express/server.js, end to end: the server runs as a child process on an ephemeral
-// port in each mode, and every endpoint's answer is checked against node:crypto, bcryptjs and
-// papaparse computed here; bad input must be a 400 with a code, and SIGTERM a clean exit 0.
+// port in each mode, and every endpoint's answer is checked against node:crypto, bcryptjs,
+// papaparse and sharp computed here; bad input must be a 400 (413 for an image over the pixel
+// limit) with a code, and SIGTERM a clean exit 0.
 
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { createHash, randomBytes } = require('node:crypto')
 const bcrypt = require('bcryptjs')
 const Papa = require('papaparse')
+const sharp = require('sharp')
 
 const SERVER = path.join(__dirname, '..', 'examples', 'express', 'server.js')
 
@@ -86,6 +89,16 @@ function csvDocument(rows) {
   return Buffer.from(lines.join(rows % 2 ? '\r\n' : '\n') + '\n')
 }
 
+const image = (name) => fs.readFileSync(path.join(__dirname, '..', 'testdata', 'images', name))
+
+/** PSNR in dB of two same-sized 8-bit buffers. */
+function psnr(a, b) {
+  assert.equal(a.length, b.length)
+  let se = 0
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / a.length))
+}
+
 function expectedImport(buf) {
   const { data } = Papa.parse(buf.toString('utf8'), { skipEmptyLines: true })
   return { rows: data.length - 1, columns: data[0].length, checksum: createHash('sha256').update(buf).digest('hex') }
@@ -137,6 +150,39 @@ for (const mode of ['pool', 'inline', 'piscina', 'native']) {
         assert.deepEqual(res.body, expectedImport(buf))
       }
       assert.ok(expectedImport(csvDocument(4001)).rows === 4001, 'the fixture has 4001 data rows')
+    })
+
+    it('POST /thumbnail returns a 200 × 200 JPEG of the upload, EXIF-oriented, alpha on white', async () => {
+      for (const name of ['tower/tower.jpg', 'orient-6.jpg', 'alpha.png', 'lossy.webp', 'pattern.gif', 'odd.jpg']) {
+        const upload = image(name)
+        const res = await fetch(`${server.base}/thumbnail`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: upload })
+        assert.equal(res.status, 200, name)
+        assert.equal(res.headers.get('content-type'), 'image/jpeg')
+        const jpeg = Buffer.from(await res.arrayBuffer())
+        const m = await sharp(jpeg).metadata()
+        assert.deepEqual([m.format, m.width, m.height, m.orientation], ['jpeg', 200, 200, undefined], name)
+        // The same picture as sharp's own thumbnail of it (what `inline` mode serves).
+        const want = await sharp(upload).rotate().resize(200, 200, { fit: 'cover' }).flatten({ background: '#ffffff' }).raw().toBuffer()
+        const got = await sharp(jpeg).raw().toBuffer()
+        assert.ok(psnr(got, want) > 25, `${name}: PSNR ${psnr(got, want).toFixed(1)} dB against sharp's`)
+      }
+    })
+
+    it('POST /thumbnail refuses what is not an image, is corrupt or claims too many pixels', async () => {
+      const cases = [
+        [image('not-an-image.bin'), 400, 'ERR_POOL_IMAGE_FORMAT'],
+        [Buffer.alloc(0), 400, 'ERR_POOL_IMAGE_FORMAT'],
+        [image('truncated.jpg'), 400, 'ERR_POOL_IMAGE_DECODE'],
+        [image('corrupt.png'), 400, 'ERR_POOL_IMAGE_DECODE'],
+        [image('bomb.png'), 413, 'ERR_POOL_IMAGE_TOO_LARGE'], // 177 bytes claiming 100,000 × 100,000
+      ]
+      for (const [body, status, code] of cases) {
+        const res = await post(server.base, '/thumbnail', body)
+        assert.equal(res.status, status, `${code}: ${JSON.stringify(res.body)}`)
+        assert.equal(res.body.code, code, res.body.error)
+        assert.equal(typeof res.body.error, 'string')
+      }
+      assert.equal((await fetch(`${server.base}/health`)).status, 200)
     })
 
     it('bad input is a 400 with a code, and the server keeps serving', async () => {

@@ -1,6 +1,7 @@
 'use strict'
 // The short version of `npm run fuzz`: 3000 seeded random run()/runBatch() calls with hostile
-// inputs and options, in a child process (a crash fails the test instead of the runner).
+// inputs and options (corrupted images among them), in a child process (a crash fails the test
+// instead of the runner).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
@@ -35,6 +36,12 @@ test('3000 hostile calls: no crash, every promise settles with a coded error or 
   assert.ok(s.fulfilled > 300, `only ${s.fulfilled} fulfilled`)
   for (const code of ['ERR_INVALID_ARG_TYPE', 'ABORT_ERR', 'ERR_POOL_UNKNOWN_KERNEL', 'ERR_INVALID_STATE', 'ERR_POOL_JSON_SYNTAX']) {
     assert.ok(s.rejectedByCode[code] > 0, `no ${code} rejection seen: ${JSON.stringify(s.rejectedByCode)}`)
+  }
+  // Corrupted images reached the decoders (not only the header checks) and some decoded.
+  assert.ok(s.images.calls > 200, `only ${s.images.calls} image calls`)
+  assert.ok(s.images.fulfilled > 30, `only ${s.images.fulfilled} images fulfilled`)
+  for (const code of ['ERR_POOL_IMAGE_DECODE', 'ERR_POOL_IMAGE_FORMAT', 'ERR_POOL_IMAGE_TOO_LARGE']) {
+    assert.ok(s.images.rejectedByCode[code] > 0, `no ${code} rejection seen: ${JSON.stringify(s.images.rejectedByCode)}`)
   }
   assert.equal(s.exitCode, 0)
 })

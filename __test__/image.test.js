@@ -12,7 +12,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const sharp = require('sharp')
 const { WorkerPool } = require('..')
-const { rejectsWith, withPool, settled, waitFor, LONG, TESTDATA } = require('./helpers')
+const { rejectsWith, withPool, settled, waitFor, yardstick, LONG, TESTDATA } = require('./helpers')
 
 const IMAGES = path.join(TESTDATA, 'images')
 const file = (name) => fs.readFileSync(path.join(IMAGES, name))
@@ -387,6 +387,53 @@ describe('image kernels: bad input', () => {
     await rejectsWith(pool.run('image.transform', { data: odd, resize: { width: 20000 }, format: 'webp' }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
   })
 
+  it('takes limitInputPixels pool-wide; a task\'s own overrides it', async () => {
+    const odd = file('odd.jpg') // 37 × 23 = 851 pixels
+    // The default pool limit is sharp's: the 100,000 × 100,000 headers are refused, the
+    // same with `true`.
+    for (const options of [{}, { limitInputPixels: true }, { limitInputPixels: 268402689 }]) {
+      await withPool({ threads: 1, ...options }, async (p) => {
+        for (const name of ['bomb.png', 'bomb.jpg']) {
+          for (const kernel of ['image.metadata', 'image.transform']) {
+            await rejectsWith(p.run(kernel, file(name)), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+          }
+        }
+        await p.run('image.transform', odd)
+      })
+    }
+    await withPool({ threads: 1, limitInputPixels: 850 }, async (p) => {
+      for (const kernel of ['image.metadata', 'image.transform']) {
+        const e = await rejectsWith(p.run(kernel, odd), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+        assert.match(e.message, /37x23 is 851 pixels, more than limitInputPixels \(850\)/)
+        // A task's own limit wins, higher or lower than the pool's; `true` is sharp's default.
+        await p.run(kernel, { data: odd, limitInputPixels: 851 })
+        await p.run(kernel, { data: odd, limitInputPixels: true })
+        await p.run(kernel, { data: odd, limitInputPixels: false })
+        await p.run(kernel, { data: odd, limitInputPixels: 0 })
+      }
+    })
+    await withPool({ threads: 1, limitInputPixels: 851 }, async (p) => {
+      await p.run('image.transform', odd)
+      await rejectsWith(p.run('image.transform', { data: odd, limitInputPixels: 850 }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+    })
+    for (const off of [0, false]) {
+      await withPool({ threads: 1, limitInputPixels: off }, async (p) => {
+        const m = await p.run('image.metadata', file('bomb.png'))
+        assert.deepEqual([m.width, m.height], [100000, 100000])
+        await rejectsWith(p.run('image.metadata', { data: file('bomb.png'), limitInputPixels: true }), RangeError, 'ERR_POOL_IMAGE_TOO_LARGE')
+      })
+    }
+  })
+
+  it('validates the pool-wide limitInputPixels as sharp does', () => {
+    for (const bad of ['1', null, {}, 1n]) {
+      assert.throws(() => new WorkerPool({ limitInputPixels: bad }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /"limitInputPixels" option must be of type number or boolean/ })
+    }
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+      assert.throws(() => new WorkerPool({ limitInputPixels: bad }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /"limitInputPixels"/ })
+    }
+  })
+
   it('rejects truncated or corrupt data with ERR_POOL_IMAGE_DECODE and the reason', async () => {
     for (const name of ['truncated.jpg', 'truncated.png', 'corrupt.png', 'truncated.webp', 'truncated.gif']) {
       const e = await rejectsWith(pool.run('image.transform', file(name)), Error, 'ERR_POOL_IMAGE_DECODE')
@@ -447,6 +494,22 @@ describe('image kernels: bad input', () => {
     await rejectsWith(pool.run('image.transform', 42), TypeError, 'ERR_INVALID_ARG_TYPE')
     await rejectsWith(pool.run('image.metadata', null), TypeError, 'ERR_INVALID_ARG_TYPE')
     await stillServes()
+  })
+
+  it('an abort stops a large JPEG in the middle of its decode and frees the thread', async () => {
+    // Noise decodes slowly: a few hundred ms for 36 MP. The yardstick decodes 40% of it.
+    const noise = (side) => sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .jpeg({ quality: 90 }).toBuffer()
+    const [big, small] = await Promise.all([noise(6000), noise(3800)])
+    await withPool({ threads: 1 }, async (p) => {
+      const ac = new AbortController()
+      const task = p.run('image.transform', { data: big, resize: { width: 64, height: 64 } }, { signal: ac.signal })
+      await waitFor(() => p.running === 1, 'the transform running')
+      ac.abort()
+      const ruler = yardstick('image.transform', { data: small, resize: { width: 64, height: 64 } })
+      await rejectsWith(task, Error, 'ABORT_ERR')
+      await ruler.before(p.run('echo', 1), 'the pool thread was free')
+    })
   })
 
   it('aborts with the caller\'s AbortError and keeps serving', async () => {

@@ -212,8 +212,8 @@ export interface HmacInput {
 
 /**
  * sharp's `limitInputPixels`: the most pixels (width × height) a header may claim, checked
- * before any pixel buffer is allocated. Default 268402689 (0x3FFF × 0x3FFF) or `true`; `0` or
- * `false`: no limit.
+ * before any pixel buffer is allocated. Absent: the pool's (default 268402689, 0x3FFF × 0x3FFF);
+ * `true`: 268402689; `0` or `false`: no limit.
  */
 export type LimitInputPixels = number | boolean
 
@@ -307,6 +307,10 @@ export interface PoolOptions {
    * each task's own either way.
    */
   batching?: boolean
+   * The image kernels' `limitInputPixels` for every task (a task's own overrides it): default
+   * 268402689 (sharp's) or `true`; `0` or `false`: no limit.
+   */
+  limitInputPixels?: LimitInputPixels
 }
 
 export interface RunOptions {

@@ -17,6 +17,7 @@ const MAX_THREADS = native.MAX_THREADS
 const MAX_RETRIES = 100
 const DEFAULT_THREADS = native.defaultThreads()
 const DEFAULT_MAX_INPUT = 2 ** 30 // 1 GiB
+const DEFAULT_LIMIT_PIXELS = 0x3FFF * 0x3FFF // sharp's limitInputPixels
 // The native side calls back only for the events whose bits are set (see watch()).
 const EVENT_BITS = new Map([
   ['drain', native.EventBit.Drain],
@@ -36,6 +37,14 @@ function checkInteger(name, value, min, max, allowInfinity) {
     return outOfRange(name, `an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}${allowInfinity ? ' or Infinity' : ''}`, value)
   }
   return undefined
+}
+
+// sharp's limitInputPixels: an integer pixel count (0: none) or a boolean (true: sharp's
+// default, false: none). Returns the count for the native side (0: none), or an Error.
+function limitPixels(value) {
+  if (typeof value === 'boolean') return value ? DEFAULT_LIMIT_PIXELS : 0
+  if (typeof value !== 'number') return invalidType('limitInputPixels', 'of type number or boolean', value)
+  return checkInteger('limitInputPixels', value, 0, Number.MAX_SAFE_INTEGER, false) ?? value
 }
 
 function checkTimeout(name, value) {
@@ -261,7 +270,7 @@ class WorkerPool extends EventEmitter {
     const {
       threads, minThreads, maxThreads, idleTimeout = Infinity, maxQueue = Infinity,
       timeout = Infinity, retries = 0, monitorInterval, maxInputBytes = DEFAULT_MAX_INPUT,
-      niceIncrement = 0, batching = true,
+      niceIncrement = 0, batching = true, limitInputPixels = DEFAULT_LIMIT_PIXELS,
     } = options ?? {}
     const [min, max] = threadBounds(threads, minThreads, maxThreads, DEFAULT_THREADS, DEFAULT_THREADS)
     const err = checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER, true) ??
@@ -273,6 +282,8 @@ class WorkerPool extends EventEmitter {
       (typeof batching === 'boolean' ? undefined : invalidType('batching', 'of type boolean', batching)) ??
       (monitorInterval === undefined ? undefined : checkInterval(monitorInterval))
     if (err) throw err
+    const pixels = limitPixels(limitInputPixels)
+    if (pixels instanceof Error) throw pixels
     this.#maxQueue = maxQueue
     this.#maxInput = maxInputBytes
     // An async resource whose hasRef() tells async_hooks users (jest --detectOpenHandles)
@@ -282,6 +293,7 @@ class WorkerPool extends EventEmitter {
     const resource = asyncResource()
     this.#handle = native.createPool({
       minThreads: min, maxThreads: max, maxQueue, timeout, idleTimeout, retries, maxInputBytes, niceIncrement, batching,
+      limitInputPixels: pixels,
     }, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
     native.watch(this.#handle, this.#bits)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz / libFuzzer) of the JSON and CSV kernels' Rust entry points:
+# Coverage-guided fuzzing (cargo-fuzz / libFuzzer) of the kernels' Rust entry points:
 # fuzz/fuzz_targets/json.rs (json::validate + json::parse, checked against each other and against
-# serde_json) and fuzz/fuzz_targets/csv.rs (csv::parse with options from the first two bytes,
-# checked for a self-consistent packed table).
+# serde_json), fuzz/fuzz_targets/csv.rs (csv::parse with options from the first two bytes,
+# checked for a self-consistent packed table), fuzz/fuzz_targets/image_metadata.rs (the image
+# header walks, bounded and full, checked against each other) and
+# fuzz/fuzz_targets/image_transform.rs (every decoder, chosen by magic bytes, then resize,
+# orientation and encode with options from the first byte; every output read back).
 #
-# Usage: scripts/fuzz-rust.sh [seconds per target, default 60] [targets..., default: json csv]
+# Usage: scripts/fuzz-rust.sh [seconds per target, default 60] [targets..., default: all four]
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
-# The corpus is seeded at run time from testdata/ (JSONTestSuite, csv-spectrum) into
+# The corpus is seeded at run time from testdata/ (JSONTestSuite, csv-spectrum, images) into
 # fuzz/corpus/<target>/ (gitignored; grows across runs). Crashes land in fuzz/artifacts/<target>/;
 # each run's libFuzzer log is kept in fuzz/logs/ (gitignored).
 set -euo pipefail
@@ -15,7 +18,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-if [ "${#targets[@]}" -eq 0 ]; then targets=(json csv); fi
+if [ "${#targets[@]}" -eq 0 ]; then targets=(json csv image_metadata image_transform); fi
 conf="$root/testdata"
 fuzz="$root/fuzz"
 export CARGO_TARGET_DIR="$fuzz/target"
@@ -47,6 +50,21 @@ seed_corpus() {
         done
       fi
       ;;
+    image_metadata)
+      # Every image fixture under max_len (the tower photos are larger).
+      find "$conf/images" -maxdepth 1 -type f -size -32k -exec cp {} "$dir/" \;
+      ;;
+    image_transform)
+      # Byte 0 picks the options (see the target): 0x0d PNG inside 14x17, 0x06 WebP contain
+      # 7x17, 0x52 WebP outside 19x17 rotated 180, 0x80 JPEG at full size, 0xa1 PNG full size
+      # rotated 90.
+      for f in $(find "$conf/images" -maxdepth 1 -type f -size -32k); do
+        b="$(basename "$f")"
+        for head in '\x0d' '\x06' '\x52' '\x80' '\xa1'; do
+          { printf "$head"; cat "$f"; } > "$dir/$b-${head//\\x/}"
+        done
+      done
+      ;;
   esac
 }
 
@@ -58,7 +76,7 @@ count() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 status=0
 for t in "${targets[@]}"; do
   seed_corpus "$t"
-  case "$t" in json) max_len=32768 ;; *) max_len=8192 ;; esac
+  case "$t" in json | image_*) max_len=32768 ;; *) max_len=8192 ;; esac
   log="$fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
   before=$(count "$fuzz/artifacts/$t")
   echo "== fuzzing $t for $secs s (corpus $(count "$fuzz/corpus/$t") files, max_len $max_len), log $log"

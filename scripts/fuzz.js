@@ -2,9 +2,11 @@
 // Seeded random driver for the public API (`npm run fuzz`). Makes --calls run()/runBatch() calls
 // across every kernel with wrong types, missing and extra fields, NaN/±Infinity/-0/2^53+1/bigint
 // where numbers are expected, empty and huge inputs, detached ArrayBuffers, SharedArrayBuffer
-// views, invalid UTF-8, lone surrogates, deeply nested JSON, malformed CSV, and AbortSignals that
-// fire at random moments; creates side pools with random options and closes or destroys them in
-// the middle of bursts.
+// views, invalid UTF-8, lone surrogates, deeply nested JSON, malformed CSV, corrupted images (the
+// fixtures of testdata/images truncated, with bytes flipped or runs overwritten, and with the
+// dimensions in their headers edited, CRCs fixed up so the decoders go past them), and
+// AbortSignals that fire at random moments; creates side pools with random options and closes or
+// destroys them in the middle of bursts.
 //
 // Pass: the driver process does not crash, no call throws synchronously, every promise settles,
 // every rejection is an Error with a string `code`, the results spot-checked are right, and the
@@ -16,6 +18,9 @@
 // --quick: 3000 calls. --json: print the summary as one JSON line (for __test__/fuzz.test.js).
 
 const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const zlib = require('node:zlib')
 
 function parseArgs(argv) {
   const a = { seed: (Date.now() % 0x7fffffff) >>> 0, calls: 100_000, quick: false, child: false, json: false }
@@ -274,6 +279,149 @@ async function driver(args) {
     return junk()
   }
 
+  // ---- images --------------------------------------------------------------------------------
+  // The fixtures (all but the large photos) and one real photo, each with its format and its
+  // metadata as the pool read it before the run (the clean files' answers to check against).
+  const IMAGES = path.join(__dirname, '..', 'testdata', 'images')
+  const files = fs.readdirSync(IMAGES).filter((n) => /\.(jpg|png|webp|gif)$/.test(n)).map((n) => path.join(IMAGES, n))
+  files.push(path.join(IMAGES, 'tower', 'tower.jpg'))
+  const fixtures = files.map((f) => ({ name: path.basename(f), buf: fs.readFileSync(f), meta: undefined }))
+  const crc32 = zlib.crc32 ?? ((b) => {
+    let c = ~0
+    for (const x of b) {
+      c ^= x
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1))
+    }
+    return ~c >>> 0
+  })
+  // Where a header stores the width and height, and how to write them: returns a copy of `b`
+  // claiming w × h (as far as the field holds it), or undefined when no such header is found.
+  function withSize(b, w, h) {
+    const out = Buffer.from(b)
+    if (out[0] === 0xff && out[1] === 0xd8) {
+      // JPEG: the first SOFn segment (height, then width, 16 bits each).
+      for (let i = 2; i + 9 < out.length;) {
+        if (out[i] !== 0xff) return undefined
+        const m = out[i + 1]
+        if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+          out.writeUInt16BE(h & 0xffff, i + 5)
+          out.writeUInt16BE(w & 0xffff, i + 7)
+          return out
+        }
+        i += 2 + out.readUInt16BE(i + 2)
+      }
+      return undefined
+    }
+    if (out.toString('latin1', 1, 4) === 'PNG') {
+      out.writeUInt32BE(w >>> 0, 16)
+      out.writeUInt32BE(h >>> 0, 20)
+      out.writeUInt32BE(crc32(out.subarray(12, 29)), 29) // IHDR's CRC, so the decoder reads on
+      return out
+    }
+    if (out.toString('latin1', 0, 4) === 'RIFF' && out.length >= 30) {
+      const kind = out.toString('latin1', 12, 16)
+      if (kind === 'VP8X') {
+        out.writeUIntLE((w - 1) & 0xffffff, 24, 3)
+        out.writeUIntLE((h - 1) & 0xffffff, 27, 3)
+      } else if (kind === 'VP8 ') {
+        out.writeUInt16LE(w & 0x3fff, 26)
+        out.writeUInt16LE(h & 0x3fff, 28)
+      } else if (kind === 'VP8L') {
+        const bits = out.readUInt32LE(21)
+        out.writeUInt32LE(((bits & ~0xfffffff) | ((w - 1) & 0x3fff) | (((h - 1) & 0x3fff) << 14)) >>> 0, 21)
+      } else return undefined
+      return out
+    }
+    if (out.toString('latin1', 0, 3) === 'GIF') {
+      out.writeUInt16LE(w & 0xffff, 6)
+      out.writeUInt16LE(h & 0xffff, 8)
+      return out
+    }
+    return undefined
+  }
+  // A fixture, maybe corrupted: [bytes, fixture (when unchanged), claimed pixels (when edited)].
+  function imageBytes() {
+    const f = pick(fixtures)
+    const b = f.buf
+    const r = rnd()
+    if (r < 0.15) return [b, f]
+    if (r < 0.35) return [b.subarray(0, int(b.length)), undefined] // truncated
+    if (r < 0.55) {
+      // Bytes flipped, mostly past the signature.
+      const out = Buffer.from(b)
+      for (let n = 1 + int(8); n > 0; n--) out[chance(0.2) ? int(Math.min(64, out.length)) : int(out.length)] ^= 1 << int(8)
+      return [out, undefined]
+    }
+    if (r < 0.65) {
+      // A run overwritten with 0x00, 0xff or noise.
+      const out = Buffer.from(b)
+      const at = int(out.length)
+      const len = Math.min(out.length - at, 1 + int(256))
+      const fill = int(3)
+      for (let i = at; i < at + len; i++) out[i] = fill === 0 ? 0 : fill === 1 ? 0xff : int(256)
+      return [out, undefined]
+    }
+    if (r < 0.9) {
+      const w0 = f.meta?.width ?? 64
+      const h0 = f.meta?.height ?? 64
+      const side = (n) => pick([0, 1, 2, 3, n - 1, n + 1, n * 2, n >> 1, 4000, 16383, 16384, 65535, 100_000, 2 ** 31, 2 ** 32 - 1])
+      const w = Math.max(0, side(w0))
+      const h = Math.max(0, side(h0))
+      const out = withSize(b, w, h)
+      if (out === undefined) return [b.subarray(0, int(b.length)), undefined]
+      return [chance(0.3) ? out.subarray(0, int(out.length)) : out, undefined, w * h]
+    }
+    if (r < 0.95) return [Buffer.concat([b, bytes(int(100))]), f] // trailing junk
+    return [pick([bytes(int(64)), Buffer.from('GIF89a'), Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.from('RIFF\0\0\0\0WEBPVP8X')]), undefined]
+  }
+  // A per-task limit on most inputs; without one, only headers that are either small or over
+  // sharp's default (an edited header of 200 MP would make a 600 MB frame: bounded, but slow).
+  function imageLimit(claimed) {
+    if (chance(0.6)) return pick([1, 1000, 1e6, 4e6, 0x3fff * 0x3fff, true])
+    if (claimed === undefined || claimed <= 16e6 || claimed > 0x3fff * 0x3fff) return undefined
+    return 16e6
+  }
+  function imageOptions() {
+    const o = {}
+    if (chance(0.7)) {
+      // Both sides, at most 256: the output stays small whatever the header claims.
+      o.resize = { width: 1 + int(256), height: 1 + int(256), fit: pick(['cover', 'contain', 'fill', 'inside']) }
+      if (chance(0.3)) o.resize.position = pick(['centre', 'top', 'left bottom', 'northeast', 8, 0])
+      if (chance(0.3)) o.resize.kernel = pick(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'])
+      if (chance(0.1)) o.resize.withoutEnlargement = true
+    }
+    if (chance(0.5)) o.format = pick(['jpeg', 'png', 'webp', 'jpg'])
+    if (chance(0.3)) o.rotate = pick(['auto', 0, 90, 180, 270, -90])
+    if (chance(0.2)) o.quality = 1 + int(100)
+    if (chance(0.1)) o.lossless = true
+    if (chance(0.1)) o.compressionLevel = int(10)
+    if (chance(0.2)) o.background = pick(['#fff', '#00000080', 'white', 'transparent', '#123456'])
+    return o
+  }
+  function imageInput(kernel) {
+    const [buf, fixture, claimed] = imageBytes()
+    const limit = imageLimit(claimed)
+    const r = rnd()
+    if (kernel === 'image.metadata') {
+      const meta = fixture?.meta
+      const check = meta && (limit === undefined || limit === true || limit >= meta.width * meta.height)
+        ? (m) => m.width === meta.width && m.height === meta.height && m.format === meta.format && m.size === buf.length
+        : (m) => m.width >= 1 && m.height >= 1 && m.size === buf.length
+      if (r < 0.3 && limit === undefined) return [buf, check]
+      if (r < 0.9) return [{ data: buf, limitInputPixels: limit }, check]
+      return [mutateObject({ data: buf, limitInputPixels: limit })]
+    }
+    const o = imageOptions()
+    const fit = o.resize?.fit
+    const check = (v) => Buffer.isBuffer(v?.data) && v.info.size === v.data.length && v.info.width >= 1 && v.info.height >= 1 &&
+      (o.format === undefined || v.info.format === o.format.replace('jpg', 'jpeg')) &&
+      (!(fit === 'cover' || fit === 'fill') || o.resize.withoutEnlargement || (v.info.width === o.resize.width && v.info.height === o.resize.height))
+    if (r < 0.15 && limit === undefined && o.resize) return [buf]
+    if (r < 0.85) return [{ data: buf, limitInputPixels: limit, ...o }, check]
+    if (o.resize && chance(0.5)) o.resize = mutateObject(o.resize)
+    return [mutateObject({ data: buf, limitInputPixels: limit, ...o })]
+  }
+
   // Returns [input, check] where check(result) validates a fulfilled value (or is undefined).
   function input(kernel) {
     switch (kernel) {
@@ -332,6 +480,9 @@ async function driver(args) {
         return [csvInput()]
       case 'json.parse':
         return [jsonInput()]
+      case 'image.metadata':
+      case 'image.transform':
+        return chance(0.9) ? imageInput(kernel) : [junk()]
       default:
         if (HASH.has(kernel)) {
           const r = rnd()
@@ -353,11 +504,14 @@ async function driver(args) {
     'bcrypt', 'nope', 'é', '\u0000', 'fib\u0000']
   function kernelName() {
     const r = rnd()
+    if (r < 0.1) return pick(['image.metadata', 'image.transform']) // a decoder per call: more of them
     if (r < 0.94) return pick(KERNELS)
     if (r < 0.97) return pick(UNKNOWN)
     if (r < 0.98) return '__panic' // internal: panics on purpose
     return pick([undefined, null, 1, Symbol('k'), {}, ['fib'], { toString: () => 'fib' }, new String('fib')])
   }
+  // Kernels whose fulfilled results are checked.
+  const CHECKED = new Set(['echo', 'fib', 'image.metadata', 'image.transform'])
   // Password kernels cost milliseconds each: pick them less often.
   const EXPENSIVE = new Set(['bcrypt.hash', 'bcrypt.verify', 'argon2.hash', 'argon2.verify', 'scrypt', 'pbkdf2'])
 
@@ -432,11 +586,17 @@ async function driver(args) {
     try { return `{${Object.keys(v).slice(0, 6).join(',')}}` } catch { return 'object(throws)' }
   }
 
-  function track(promise, desc, check) {
+  // Image kernels' own tally: calls, fulfilled, rejections by code.
+  const images = { calls: 0, fulfilled: 0, rejectedByCode: Object.create(null) }
+  const IMAGE_KERNELS = new Set(['image.metadata', 'image.transform'])
+
+  function track(promise, desc, check, kernel) {
     if (!(promise instanceof Promise)) {
       fail('not-a-promise', desc, typeof promise)
       return
     }
+    const image = IMAGE_KERNELS.has(kernel)
+    if (image) images.calls++
     const id = nextId++
     const entry = { desc, settled: false }
     all.set(id, entry)
@@ -446,6 +606,7 @@ async function driver(args) {
     }
     promise.then((v) => {
       fulfilled++
+      if (image) images.fulfilled++
       done()
       if (check && !check(v)) fail('wrong-result', desc, describe(v))
     }, (e) => {
@@ -458,6 +619,10 @@ async function driver(args) {
       if (!(e instanceof Error)) return fail('rejection-not-error', desc, e)
       if (typeof e.code !== 'string') return fail('rejection-without-code', desc, `${e.name}: ${e.message}`)
       byCode[e.code] = (byCode[e.code] ?? 0) + 1
+      if (image) images.rejectedByCode[e.code] = (images.rejectedByCode[e.code] ?? 0) + 1
+      // Only the internal __panic kernel panics on purpose; a panic anywhere else is a bug
+      // caught by the pool (coded, but still a bug).
+      if (e.code === 'ERR_POOL_KERNEL_PANIC' && kernel !== undefined && kernel !== '__panic') fail('kernel-panic', desc, e.message)
     })
   }
 
@@ -484,21 +649,21 @@ async function driver(args) {
         }
         desc = `runBatch(${describe(kernel)}, ${describe(inputs)}, ${describe(opts)})`
         p = pool.runBatch(kernel, inputs, opts)
+        track(p, desc, undefined, kernel)
+        if (after) after()
+        return
       } else {
         const [inp, check] = typeof kernel === 'string' ? input(EXPENSIVE.has(kernel) && chance(0.5) ? 'echo' : kernel) : [junk()]
         desc = `run(${describe(kernel)}, ${describe(inp)}, ${describe(opts)})`
         p = pool.run(kernel, inp, opts)
-        if (check && typeof kernel === 'string' && KERNELS.includes(kernel) && !EXPENSIVE.has(kernel)) track(p, desc, (v) => (kernel === 'echo' || kernel === 'fib' ? check(v) : true))
-        else track(p, desc)
+        if (check && typeof kernel === 'string' && KERNELS.includes(kernel) && !EXPENSIVE.has(kernel)) track(p, desc, (v) => (CHECKED.has(kernel) ? check(v) : true), kernel)
+        else track(p, desc, undefined, kernel)
         if (after) after()
         return
       }
     } catch (e) {
       fail('sync-throw', desc ?? kernel, e?.stack ?? e)
-      return
     }
-    track(p, desc)
-    if (after) after()
   }
 
   // ---- pools ---------------------------------------------------------------------------------
@@ -506,6 +671,7 @@ async function driver(args) {
   // Real hashes to mutate for the verify kernels.
   validBcrypt = await main.run('bcrypt.hash', { password: 'pw', cost: 4 })
   validArgon = await main.run('argon2.hash', { password: 'pw', memoryCost: 8, timeCost: 1 })
+  for (const f of fixtures) f.meta = await main.run('image.metadata', f.buf).catch(() => undefined)
 
   let sidePoolsMade = 0
   let ctorThrows = 0
@@ -514,6 +680,7 @@ async function driver(args) {
     for (const k of ['threads', 'minThreads', 'maxThreads', 'maxQueue', 'timeout', 'idleTimeout', 'retries', 'maxInputBytes', 'monitorInterval']) {
       if (chance(0.3)) o[k] = chance(0.6) ? pick([0, 1, 2, 3, 10, Infinity, 1024, 1025, 100]) : junk()
     }
+    if (chance(0.2)) o.limitInputPixels = chance(0.6) ? pick([0, 1, 1000, 1e6, true, false]) : junk()
     if (chance(0.5)) o.threads = 1 + int(2) // keep most side pools small
     if (chance(0.05)) return pick([null, 1, 'x', [], throwingGetter()])
     return o
@@ -631,6 +798,7 @@ async function driver(args) {
     sidePools: sidePoolsMade,
     ctorThrows,
     unsettled: unsettled.length,
+    images,
     fib20,
     failureKinds,
     failureCount,
@@ -640,6 +808,7 @@ async function driver(args) {
   console.log(SUMMARY + JSON.stringify(summary))
   if (!args.json) {
     console.log(`calls ${calls} (fulfilled ${fulfilled}, rejected ${rejected}), side pools ${sidePoolsMade} (+${ctorThrows} constructor throws), unsettled ${unsettled.length}, fib(20) ${fib20}, ${(summary.ms / 1000).toFixed(1)} s`)
+    console.log(`image kernels: ${images.calls} calls, ${images.fulfilled} fulfilled, rejections ${JSON.stringify(images.rejectedByCode)}`)
     console.log('rejections by code:')
     for (const [c, n] of Object.entries(byCode).sort((a, b) => b[1] - a[1])) console.log(`  ${c.padEnd(34)} ${n}`)
     if (failureCount) console.log(`FAILURES (${failureCount}: ${JSON.stringify(failureKinds)}; first 50):\n${failures.slice(0, 50).map((f) => `  ${f.kind}: ${f.desc} -> ${f.detail}`).join('\n')}`)

@@ -106,7 +106,9 @@ async function options(buf: Buffer) {
     idleTimeout: 30_000,
     monitorInterval: 1_000,
     maxInputBytes: 64 << 20,
+    limitInputPixels: 24_000_000,
   })
+  new WorkerPool({ limitInputPixels: false })
   new WorkerPool()
   new WorkerPool({ minThreads: 0, maxThreads: 8, maxQueue: Infinity })
   const ac = new AbortController()
@@ -119,6 +121,8 @@ async function options(buf: Buffer) {
   new WorkerPool({ threads: '4' })
   // @ts-expect-error unknown option
   new WorkerPool({ thread: 4 })
+  // @ts-expect-error limitInputPixels is a number or a boolean
+  new WorkerPool({ limitInputPixels: '1e6' })
   // @ts-expect-error priority is a number
   pool.run('fib', 1, { priority: 'high' })
   // @ts-expect-error signal is an AbortSignal

@@ -12,4 +12,5 @@ module.exports = {
   hashPassword: work.hashPassword,
   verifyPassword: work.verifyPassword,
   importCsv: (data) => work.importCsv(asBuffer(data)),
+  thumbnail: (data) => work.thumbnail(asBuffer(data)),
 }

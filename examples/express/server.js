@@ -4,15 +4,17 @@
 //
 //   MODE=pool     the work runs on the pool's Rust threads (this package)
 //   MODE=inline   the same work synchronously on the event loop: node:crypto, bcryptjs, papaparse
-//   MODE=piscina  that synchronous code inside piscina worker threads (piscina-worker.js)
+//                 (and sharp for /thumbnail, called in the handler: it runs on libuv's threads)
+//   MODE=piscina  that same code inside piscina worker threads (piscina-worker.js)
 //   MODE=native   passwords through @node-rs/bcrypt's async API (libuv's pool), the rest inline
 //
 // Environment: MODE (or POOL_MODE; default pool), PORT (default 3000; 0 = any free port),
 // HOST (default 127.0.0.1), THREADS (pool threads = piscina threads; default: available
 // parallelism), NICE (niceIncrement of pool and piscina threads; default 10, 0 to disable). Once listening it prints one JSON line, {"listening":port,"mode":…,"threads":…}.
 // NODE_DEBUG=example also logs each request as it arrives, to stderr.
-// The modes answer every request identically (same JSON, same status codes); only where
-// the work runs differs.
+// The modes answer every request identically (same JSON, same status codes; a thumbnail
+// is a 200 × 200 JPEG in each, from the pool's encoder or sharp's); only where the work runs
+// differs.
 
 const os = require('node:os')
 const { debuglog } = require('node:util')
@@ -46,7 +48,9 @@ if (!Number.isInteger(THREADS) || THREADS < 1) {
 // Each backend offers the same four async operations; handlers never look at the mode.
 function poolBackend() {
   const { WorkerPool } = require('../../')
-  const pool = new WorkerPool({ threads: THREADS, maxQueue: MAX_QUEUE, niceIncrement: NICE })
+  // limitInputPixels: an upload whose header claims more pixels is refused before decoding.
+  const pool = new WorkerPool({ threads: THREADS, maxQueue: MAX_QUEUE, niceIncrement: NICE, limitInputPixels: work.LIMIT_PIXELS })
+  const { width, height, fit, background, quality } = work.THUMBNAIL
   return {
     sha256: async (buf, signal) => (await pool.run('sha256', buf, { signal })).toString('hex'),
     hashPassword: (input, signal) => pool.run('bcrypt.hash', input, { signal }),
@@ -59,6 +63,10 @@ function poolBackend() {
       ])
       return work.summary(rows, digest.toString('hex'))
     },
+    async thumbnail(buf, signal) {
+      const input = { data: buf, resize: { width, height, fit }, background, format: 'jpeg', quality }
+      return (await pool.run('image.transform', input, { signal })).data
+    },
     close: () => pool.close(),
   }
 }
@@ -70,6 +78,7 @@ function inlineBackend() {
     hashPassword: async (input) => work.hashPassword(input),
     verifyPassword: async (input) => work.verifyPassword(input),
     importCsv: async (buf) => work.importCsv(buf),
+    thumbnail: (buf) => work.thumbnail(buf), // sharp: on libuv's threads, not the event loop
     close: async () => {},
   }
 }
@@ -87,22 +96,25 @@ function piscinaBackend() {
   // may share Node's buffer pool, which must not be detached).
   const body = (buf) => (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? Piscina.move(buf) : buf)
   const run = (name, input, signal) => piscina.run(input, { name, signal }).catch((err) => {
-    throw fromWorker(err)
+    throw fromWorker(err, name)
   })
   return {
     sha256: (buf, signal) => run('sha256', body(buf), signal),
     hashPassword: (input, signal) => run('hashPassword', input, signal),
     verifyPassword: (input, signal) => run('verifyPassword', input, signal),
     importCsv: (buf, signal) => run('importCsv', body(buf), signal),
+    thumbnail: async (buf, signal) => Buffer.from(await run('thumbnail', body(buf), signal)),
     close: () => piscina.destroy(),
   }
 }
 
 // Errors cross piscina's thread boundary by structured clone, which keeps the message but drops
-// `code`; the worker's only expected failure (a CSV syntax error) is recognised by its message.
-function fromWorker(err) {
+// `code`; the worker's expected failures (a CSV syntax error, an image sharp cannot read) are
+// recognised by their message.
+function fromWorker(err, name) {
   if (err && err.code === undefined && /^Unterminated quoted field/.test(err.message)) err.code = 'ERR_POOL_CSV_SYNTAX'
   if (err && err.message === 'Task queue is at limit') err.code = 'ERR_POOL_QUEUE_FULL'
+  if (err && err.code === undefined && name === 'thumbnail' && err.name !== 'AbortError') err.code = work.imageCode(err.message)
   return err
 }
 
@@ -198,16 +210,24 @@ app.post('/import', raw, async (req, res) => {
   res.json(await backend.importCsv(body, clientGone(res)))
 })
 
+// An uploaded image (JPEG, PNG, WebP or GIF) → its 200 × 200 JPEG thumbnail.
+app.post('/thumbnail', raw, async (req, res) => {
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+  res.type('image/jpeg').send(await backend.thumbnail(body, clientGone(res)))
+})
+
 app.use((req, res) => {
   res.status(404).json({ error: `Cannot ${req.method} ${req.path}`, code: 'ERR_NOT_FOUND' })
 })
 
 // Client mistakes keep their code (the pool's codes where the pool found them; the same codes
 // in the other modes); anything else is a 500 whose details stay in the log.
-const CLIENT_ERRORS = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_POOL_CSV_SYNTAX', 'ERR_POOL_INPUT_TOO_LARGE'])
+const CLIENT_ERRORS = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_POOL_CSV_SYNTAX', 'ERR_POOL_INPUT_TOO_LARGE',
+  'ERR_POOL_IMAGE_FORMAT', 'ERR_POOL_IMAGE_DECODE'])
 
 function describe(err) {
   if (CLIENT_ERRORS.has(err.code)) return { status: 400, code: err.code, error: err.message }
+  if (err.code === 'ERR_POOL_IMAGE_TOO_LARGE') return { status: 413, code: err.code, error: err.message }
   if (err.type === 'entity.parse.failed') return { status: 400, code: 'ERR_INVALID_JSON', error: `Request body is not valid JSON: ${err.message}` }
   if (err.type === 'entity.too.large') return { status: 413, code: 'ERR_BODY_TOO_LARGE', error: err.message }
   if (err.code === 'ERR_POOL_QUEUE_FULL') return { status: 503, code: err.code, error: 'Server busy, retry later' }

@@ -1,7 +1,8 @@
 'use strict'
 // The request handlers' CPU work written the way a Node app without the pool would write it:
-// node:crypto, bcryptjs and papaparse, all synchronous. `inline` mode calls these on the event
-// loop; `piscina` mode calls the same functions inside piscina's worker threads
+// node:crypto, bcryptjs and papaparse, all synchronous, and sharp for thumbnails (sharp has no
+// synchronous API: it runs on libuv's thread pool). `inline` mode calls these in the request
+// handler; `piscina` mode calls the same functions inside piscina's worker threads
 // (piscina-worker.js), so both modes run identical code and only the place differs.
 
 const { createHash } = require('node:crypto')
@@ -48,4 +49,34 @@ function summary(rows, checksum) {
   return { rows: Math.max(rows.length - 1, 0), columns: rows.length > 0 ? rows[0].length : 0, checksum }
 }
 
-module.exports = { sha256, hashPassword, verifyPassword, importCsv, summary }
+/** `/thumbnail`'s output: 200 × 200, cover, JPEG (quality 80), alpha on white. */
+const THUMBNAIL = { width: 200, height: 200, fit: 'cover', background: '#ffffff', quality: 80 }
+/** The most pixels an upload's header may claim (`limitInputPixels`, in every mode). */
+const LIMIT_PIXELS = 50_000_000
+
+// sharp's errors as the pool's codes, from their messages (a code does not survive piscina's
+// structured clone either, so the piscina backend maps the message again).
+function imageCode(message) {
+  if (/unsupported image format|Input Buffer is empty/.test(message)) return 'ERR_POOL_IMAGE_FORMAT'
+  if (/exceeds pixel limit/.test(message)) return 'ERR_POOL_IMAGE_TOO_LARGE'
+  return 'ERR_POOL_IMAGE_DECODE'
+}
+
+/** `/thumbnail` with sharp: EXIF orientation applied, then THUMBNAIL; resolves with the JPEG. */
+async function thumbnail(data) {
+  const sharp = require('sharp') // only the modes that make thumbnails load it
+  const { width, height, fit, background, quality } = THUMBNAIL
+  try {
+    return await sharp(data, { limitInputPixels: LIMIT_PIXELS })
+      .rotate()
+      .resize({ width, height, fit })
+      .flatten({ background })
+      .jpeg({ quality })
+      .toBuffer()
+  } catch (err) {
+    err.code ??= imageCode(err.message)
+    throw err
+  }
+}
+
+module.exports = { sha256, hashPassword, verifyPassword, importCsv, summary, thumbnail, imageCode, THUMBNAIL, LIMIT_PIXELS }

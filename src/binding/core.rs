@@ -10,7 +10,7 @@ use super::gate::Gate;
 use super::job::{self, InPlaceReaders, Job, Payload, Prepared};
 use super::js::{Deferred, Env, JsRef, JsResult, Value};
 use crate::executor::{Event, Executor, SubmitError, Task};
-use crate::kernels::{KernelError, KernelId};
+use crate::kernels::{KernelError, KernelId, PoolParams};
 use crate::pending::{tag, Lifecycle, Pending, Retry, Settle, Settlement};
 use napi::sys;
 use std::cell::{Cell, RefCell};
@@ -33,6 +33,8 @@ pub(super) struct Defaults {
     pub timeout: Option<Duration>,
     pub retries: u32,
     pub max_input: usize,
+    /// Kernel params set pool-wide (`limitInputPixels`).
+    pub params: PoolParams,
 }
 
 /// A task's scheduling options as `run`/`runBatch` pass them (validated in `index.js`).
@@ -236,7 +238,7 @@ impl Core {
             Ok(k) => k,
             Err(rejected) => return (rejected, -1.0),
         };
-        let prepared = match job::to_input(env, kernel, input, self.defaults.max_input) {
+        let prepared = match job::to_input(env, kernel, input, &self.defaults) {
             Ok(p) => p,
             // A getter of an object input threw: reject with what it threw.
             Err(e) => {
@@ -322,7 +324,7 @@ impl Core {
                 Ok(v) => v,
                 Err(_) => return (ptr::null_mut(), -1.0), // a getter threw: propagate
             };
-            match job::to_input(env, kernel, v, self.defaults.max_input) {
+            match job::to_input(env, kernel, v, &self.defaults) {
                 Ok(p) => {
                     if i % per == 0 {
                         parts.push(Vec::with_capacity(per.min(len - i)));

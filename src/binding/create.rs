@@ -5,6 +5,7 @@ use super::drain::{call_js, tsfn_finalize};
 use super::gate::Gate;
 use super::js::{Env, ErrorClass, Fail, JsResult, Value};
 use crate::executor::{self, Config, Executor};
+use crate::kernels::PoolParams;
 use crate::pending::Lifecycle;
 use napi::sys;
 use napi_derive::napi;
@@ -43,6 +44,8 @@ pub struct PoolOptions {
     pub nice_increment: u32,
     /// Whether queued tasks of batchable kernels (bcrypt) run together.
     pub batching: bool,
+    /// The images' default `limitInputPixels` (0 for none); absent: sharp's default.
+    pub limit_input_pixels: Option<f64>,
 }
 
 /// A count from JS: `usize::MAX` for absent, Infinity or NaN.
@@ -51,6 +54,17 @@ fn count(n: Option<f64>) -> usize {
         Some(n) if n.is_finite() && n >= 0.0 => n as usize,
         _ => usize::MAX,
     }
+}
+
+/// The kernel params the options set for every task.
+fn pool_params(o: &PoolOptions) -> PoolParams {
+    let mut p = PoolParams::default();
+    match o.limit_input_pixels {
+        Some(n) if n >= 1.0 => p.limit_input_pixels = n as u64,
+        Some(_) => p.limit_input_pixels = u64::MAX,
+        None => {}
+    }
+    p
 }
 
 /// A thread-start hook that raises the thread's nice value by `inc` (1..=19; index.js checks),
@@ -136,6 +150,7 @@ pub(super) fn create(env: Env, o: &PoolOptions, notify: Value, resource: Value) 
             timeout: o.timeout.and_then(limit),
             retries: o.retries,
             max_input: count(o.max_input_bytes),
+            params: pool_params(o),
         },
         notify,
         watch: Cell::new(0),

@@ -11,6 +11,7 @@
 //! [`InputKind::Object`] kernels (the password hashes) have no `data`: the declared properties
 //! are copied (passwords and salts are small) and binary or non-object inputs are refused.
 
+use super::core::Defaults;
 use super::js::{ByteView, Env, Fail, JsRef, Value as JsValue};
 use crate::executor::{self, BatchKey, CancelToken};
 use crate::kernels::{
@@ -424,14 +425,16 @@ fn read(env: Env, kernel: KernelId, v: JsValue) -> Result<(Data, Fields), Kernel
     }
 }
 
-/// Converts a JS value to a task's input and runs the kernel's `prepare`. Inputs carrying more
-/// than `max_bytes` of data are refused before any kernel work.
+/// Converts a JS value to a task's input and runs the kernel's `prepare` with the pool's
+/// params. Inputs carrying more than the pool's `maxInputBytes` of data are refused before any
+/// kernel work.
 pub(super) fn to_input(
     env: Env,
     kernel: KernelId,
     v: JsValue,
-    max_bytes: usize,
+    defaults: &Defaults,
 ) -> Result<Prepared, KernelError> {
+    let max_bytes = defaults.max_input;
     let (data, fields) = read(env, kernel, v)?;
     let len = data.byte_len() + fields.byte_len();
     if len > max_bytes {
@@ -449,6 +452,7 @@ pub(super) fn to_input(
     match kernel.prepare(Input {
         value: data.view(),
         fields,
+        pool: defaults.params,
     }) {
         Ok(args) => Ok(Prepared { data, args }),
         Err(e) => {

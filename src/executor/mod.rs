@@ -27,7 +27,7 @@ mod task;
 mod worker;
 
 pub use metrics::{Histogram, Metrics, Outcome, Snapshot, Summary, ThreadSnapshot, WorkerMetrics};
-pub use task::{CancelToken, Cancelled, TaskCtl, TaskState};
+pub use task::{CancelToken, Cancelled, DetachedToken, TaskCtl, TaskState};
 
 use shared::{Lifecycle, Shared};
 use std::sync::Arc;

@@ -82,8 +82,10 @@ pub(super) struct Shared<J: Job> {
     pub(super) events: CachePadded<Mutex<Vec<Event<J>>>>,
     pub(super) wake: Box<dyn Fn() + Send + Sync>,
     /// Set by destroy: every running task's token reports cancelled. Read by kernels' polls.
-    /// std's in every build: [`CancelToken::new`](super::CancelToken) takes it (see `sync`).
-    pub(super) abort: CachePadded<std::sync::atomic::AtomicBool>,
+    /// std's in every build: [`CancelToken::new`](super::CancelToken) takes it (see `sync`). In
+    /// an `Arc` so a detached token can own it; that allocation, apart from this struct's hot
+    /// fields, is what the padding was for.
+    pub(super) abort: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub(super) deadlines: Mutex<Deadlines>,
     pub(super) deadline_cv: Condvar,
     pub(super) watcher_started: Once,
@@ -162,7 +164,7 @@ impl<J: Job> Shared<J> {
             threads: Mutex::new(Vec::new()),
             events: CachePadded::new(Mutex::new(Vec::new())),
             wake: Box::new(wake),
-            abort: CachePadded::new(std::sync::atomic::AtomicBool::new(false)),
+            abort: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             deadlines: Mutex::new(Deadlines {
                 slots: Vec::new(),
                 stop: false,

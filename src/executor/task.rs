@@ -24,6 +24,7 @@ use super::sync::atomic::{AtomicU8, Ordering};
 // The pool-wide abort flag is std's in every build (it is in `CancelToken::new`'s signature; see
 // `sync`), so loom does not explore its orderings.
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Where a task is in its life. See the module docs for the allowed transitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,11 +118,28 @@ impl TaskCtl {
     }
 }
 
-/// What a kernel polls in its long loops. Cheap: two relaxed loads.
+/// What a kernel polls in its long loops. Cheap: two relaxed loads. It borrows the task's
+/// control block and the pool's abort flag; [`detach`](Self::detach) gives an owning copy.
 #[derive(Clone, Copy)]
 pub struct CancelToken<'a> {
-    task: &'a TaskCtl,
-    pool: &'a AtomicBool,
+    task: &'a Arc<TaskCtl>,
+    pool: &'a Arc<AtomicBool>,
+}
+
+/// A [`CancelToken`] that owns its flags: `'static`, for a callback a library keeps (zune-jpeg's
+/// cancel check).
+#[derive(Clone)]
+pub struct DetachedToken {
+    task: Arc<TaskCtl>,
+    pool: Arc<AtomicBool>,
+}
+
+impl DetachedToken {
+    /// As [`CancelToken::is_cancelled`].
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.pool.load(Ordering::Relaxed) || self.task.stopped()
+    }
 }
 
 /// Returned by a kernel that noticed its token and stopped early.
@@ -129,22 +147,32 @@ pub struct CancelToken<'a> {
 pub struct Cancelled;
 
 impl<'a> CancelToken<'a> {
-    pub(crate) fn new(task: &'a TaskCtl, pool: &'a AtomicBool) -> Self {
+    pub(crate) fn new(task: &'a Arc<TaskCtl>, pool: &'a Arc<AtomicBool>) -> Self {
         Self { task, pool }
     }
 
     /// A token that is never cancelled: for tests, benches and direct calls.
     pub fn never() -> CancelToken<'static> {
         #[cfg(not(all(loom, test)))]
-        static TASK: TaskCtl = TaskCtl::new();
+        static TASK: std::sync::LazyLock<Arc<TaskCtl>> =
+            std::sync::LazyLock::new(|| Arc::new(TaskCtl::new()));
         #[cfg(not(all(loom, test)))]
-        let task = &TASK;
+        let task = &*TASK;
         // A loom atomic cannot live in a static. (The loom test build runs only the loom models,
         // which do not call this.)
         #[cfg(all(loom, test))]
-        let task: &'static TaskCtl = Box::leak(Box::new(TaskCtl::new()));
-        static POOL: AtomicBool = AtomicBool::new(false);
+        let task: &'static Arc<TaskCtl> = Box::leak(Box::new(Arc::new(TaskCtl::new())));
+        static POOL: std::sync::LazyLock<Arc<AtomicBool>> =
+            std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
         CancelToken { task, pool: &POOL }
+    }
+
+    /// The same token, owning its flags (two reference-count increments).
+    pub fn detach(&self) -> DetachedToken {
+        DetachedToken {
+            task: Arc::clone(self.task),
+            pool: Arc::clone(self.pool),
+        }
     }
 
     /// True once the task was aborted, timed out, or the pool is being destroyed.
@@ -200,16 +228,21 @@ mod tests {
 
     #[test]
     fn token_sees_task_and_pool_flags() {
-        let t = TaskCtl::new();
-        let pool = AtomicBool::new(false);
+        let t = Arc::new(TaskCtl::new());
+        let pool = Arc::new(AtomicBool::new(false));
         let tok = CancelToken::new(&t, &pool);
+        let detached = tok.detach();
         assert!(t.start());
         assert!(!tok.is_cancelled());
+        assert!(!detached.is_cancelled());
         pool.store(true, Ordering::Relaxed);
         assert!(tok.is_cancelled());
+        assert!(detached.is_cancelled());
         pool.store(false, Ordering::Relaxed);
         t.cancel();
         assert_eq!(tok.check(), Err(Cancelled));
+        assert!(detached.is_cancelled());
         assert!(!CancelToken::never().is_cancelled());
+        assert!(!CancelToken::never().detach().is_cancelled());
     }
 }

@@ -188,6 +188,7 @@ mod tests {
     use crate::kernels::KernelId;
     use serde_json::Value;
     use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
 
     fn int(v: &Value) -> u128 {
         let s = v.as_str().expect("hex string");
@@ -253,7 +254,7 @@ mod tests {
         );
         assert_eq!(crc32(&data, &t).unwrap(), crc32fast::hash(&data));
         assert_eq!(crc32c(&data, &t).unwrap(), crc32c::crc32c(&data));
-        let (task, pool) = (TaskCtl::new(), AtomicBool::new(true));
+        let (task, pool) = (Arc::new(TaskCtl::new()), Arc::new(AtomicBool::new(true)));
         let stopped = CancelToken::new(&task, &pool);
         assert_eq!(xxh3_128(&data, 0, &stopped), Err(Cancelled));
         assert_eq!(crc32(&data, &stopped), Err(Cancelled));

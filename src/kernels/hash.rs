@@ -395,7 +395,8 @@ mod tests {
         let mut calls = 0;
         assert!(for_blocks(&data, &CancelToken::never(), |_| calls += 1).is_ok());
         assert_eq!(calls, 3);
-        let (task, pool) = (crate::executor::TaskCtl::new(), AtomicBool::new(true));
+        let task = std::sync::Arc::new(crate::executor::TaskCtl::new());
+        let pool = std::sync::Arc::new(AtomicBool::new(true));
         let stopped = CancelToken::new(&task, &pool);
         assert_eq!(digest::<sha2::Sha512>(&data, &stopped), Err(Cancelled));
         assert_eq!(

@@ -377,12 +377,29 @@ fn str_of(name: &str, v: Field) -> Result<String, KernelError> {
     }
 }
 
+/// Kernel params a pool sets for all its tasks (`new WorkerPool({ ... })`); a task's own
+/// param of the same name overrides them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolParams {
+    /// The images' `limitInputPixels`; `u64::MAX` for no limit.
+    pub limit_input_pixels: u64,
+}
+
+impl Default for PoolParams {
+    fn default() -> Self {
+        Self {
+            limit_input_pixels: super::image::DEFAULT_LIMIT_INPUT_PIXELS,
+        }
+    }
+}
+
 /// What `prepare` receives: the value (a plain input, or a record's `data`; `Null` for
-/// [`InputKind::Object`]) and the declared params.
+/// [`InputKind::Object`]), the declared params and the pool's own.
 #[derive(Debug)]
 pub struct Input<'a> {
     pub value: Value<'a>,
     pub fields: Fields,
+    pub pool: PoolParams,
 }
 
 impl<'a> Input<'a> {
@@ -391,6 +408,7 @@ impl<'a> Input<'a> {
         Self {
             value,
             fields: Fields::absent(kind.params()),
+            pool: PoolParams::default(),
         }
     }
 
@@ -400,7 +418,13 @@ impl<'a> Input<'a> {
         Self {
             value,
             fields: Fields::new(spec, pick(spec, given)),
+            pool: PoolParams::default(),
         }
+    }
+
+    /// The same input under a pool's params.
+    pub fn in_pool(self, pool: PoolParams) -> Self {
+        Self { pool, ..self }
     }
 }
 

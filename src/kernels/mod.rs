@@ -25,7 +25,9 @@ pub mod password;
 mod registry;
 
 pub use error::{ErrorKind, KernelError, RunError, TextPos};
-pub use input::{check_range, BigInt, Field, Fields, Input, InputKind, Param, Ty, Value};
+pub use input::{
+    check_range, BigInt, Field, Fields, Input, InputKind, Param, PoolParams, Ty, Value,
+};
 pub use output::{Output, Packed};
 pub use registry::{Args, KernelId};
 

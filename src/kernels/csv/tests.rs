@@ -210,8 +210,8 @@ fn dynamic_typing_tags() {
 #[test]
 fn cancels() {
     let big = "a,b\n".repeat(POLL_ROWS * 2);
-    let task = crate::executor::TaskCtl::new();
-    let pool = std::sync::atomic::AtomicBool::new(true);
+    let task = std::sync::Arc::new(crate::executor::TaskCtl::new());
+    let pool = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let token = CancelToken::new(&task, &pool);
     assert_eq!(
         parse(big.as_bytes(), Options::default(), &token),

@@ -1,7 +1,8 @@
 //! Decoding the first frame to 8-bit interleaved pixels. The output buffer is sized from the
 //! header, which was already checked against `limitInputPixels`, and every decoder is told that
-//! size as its own limit. PNG and GIF are read in row strips with the token polled between;
-//! zune-jpeg and image-webp decode a frame in one call, polled before and after.
+//! size as its own limit. PNG (non-interlaced) and GIF are read in row strips with the token
+//! polled between; zune-jpeg polls it itself (its cancel check, every 1024 MCUs: about a
+//! quarter megapixel); image-webp decodes a frame in one call, polled before and after.
 
 use super::{decode_error, Format, Header};
 use crate::executor::CancelToken;
@@ -50,7 +51,7 @@ const ROWS_PER_POLL: usize = 64;
 pub fn decode(data: &[u8], h: &Header, token: &CancelToken<'_>) -> Result<Image, RunError> {
     token.check()?;
     let img = match h.format {
-        Format::Jpeg => jpeg(data, h)?,
+        Format::Jpeg => jpeg(data, h, token)?,
         Format::Png => png(data, h, token)?,
         Format::Gif => gif(data, h, token)?,
         Format::Webp => webp(data, h)?,
@@ -68,14 +69,21 @@ pub fn decode(data: &[u8], h: &Header, token: &CancelToken<'_>) -> Result<Image,
     Ok(img)
 }
 
-fn jpeg(data: &[u8], h: &Header) -> Result<Image, RunError> {
+fn jpeg(data: &[u8], h: &Header, token: &CancelToken<'_>) -> Result<Image, RunError> {
+    use zune_jpeg::errors::DecodeErrors;
     use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options};
-    let err = |e: zune_jpeg::errors::DecodeErrors| decode_error("jpeg", e);
+    let err = |e: DecodeErrors| match e {
+        DecodeErrors::Cancelled => RunError::Cancelled,
+        e => decode_error("jpeg", e).into(),
+    };
     let opts = options::DecoderOptions::default()
         .set_max_width(h.width as usize)
         .set_max_height(h.height as usize)
         .set_strict_mode(true);
     let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(data), opts);
+    // The decoder keeps its check, so it gets a token that owns its flags.
+    let stop = token.detach();
+    dec.set_cancel(move || stop.is_cancelled());
     dec.decode_headers().map_err(err)?;
     let (out, model) = match dec.input_colorspace() {
         Some(ColorSpace::Luma) => (ColorSpace::Luma, Model::Luma),
@@ -192,10 +200,16 @@ fn gif(data: &[u8], h: &Header, token: &CancelToken<'_>) -> Result<Image, RunErr
     let mut rgba = if (fl, ft, fw, fh) == (0, 0, w, ht) {
         buf
     } else {
-        // Clipped to the screen; the rest stays transparent.
+        // Clipped to the screen; the rest stays transparent. A frame right of the screen
+        // (`fl >= w`, so `cw == 0`) shows nothing and has no row start inside the canvas.
         let mut canvas = vec![0; w * ht * 4];
         let cw = fw.min(w.saturating_sub(fl));
-        for y in 0..fh.min(ht.saturating_sub(ft)) {
+        let rows = if cw == 0 {
+            0
+        } else {
+            fh.min(ht.saturating_sub(ft))
+        };
+        for y in 0..rows {
             let dst = ((ft + y) * w + fl) * 4;
             canvas[dst..dst + cw * 4].copy_from_slice(&buf[y * fw * 4..(y * fw + cw) * 4]);
         }

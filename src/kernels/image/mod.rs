@@ -56,12 +56,13 @@ fn unsupported_format() -> KernelError {
     )
 }
 
-/// `limitInputPixels`: a pixel count (0: no limit), `true` (the default) or `false` (no
-/// limit), as sharp takes it. No limit is `u64::MAX`.
-fn limit_input_pixels(f: Field) -> Result<u64, KernelError> {
+/// `limitInputPixels`: a pixel count (0: no limit), `true` (sharp's default) or `false` (no
+/// limit), as sharp takes it; absent, the pool's (`pool`). No limit is `u64::MAX`.
+fn limit_input_pixels(f: Field, pool: u64) -> Result<u64, KernelError> {
     const NAME: &str = "input.limitInputPixels";
     match f {
-        Field::Missing | Field::Bool(true) => Ok(DEFAULT_LIMIT_INPUT_PIXELS),
+        Field::Missing => Ok(pool),
+        Field::Bool(true) => Ok(DEFAULT_LIMIT_INPUT_PIXELS),
         Field::Bool(false) => Ok(u64::MAX),
         Field::Number(n) => {
             if !(n.is_finite() && n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n))
@@ -115,7 +116,10 @@ impl Kernel for Metadata {
 
     fn prepare(mut input: Input<'_>) -> Result<Box<Probed>, KernelError> {
         let data = data_bytes(Self::NAME, input.value)?;
-        let limit = limit_input_pixels(input.fields.raw("limitInputPixels"))?;
+        let limit = limit_input_pixels(
+            input.fields.raw("limitInputPixels"),
+            input.pool.limit_input_pixels,
+        )?;
         Ok(Box::new(match probe::probe(data, Walk::Bounded)? {
             Some(h) => {
                 check_pixels(&h, limit)?;
@@ -172,7 +176,7 @@ impl Kernel for Transform {
 
     fn prepare(mut input: Input<'_>) -> Result<Box<TransformJob>, KernelError> {
         let data = data_bytes(Self::NAME, input.value)?;
-        let opts = TransformOptions::read(&mut input.fields)?;
+        let opts = TransformOptions::read(&mut input.fields, input.pool)?;
         let planned = match probe::probe(data, Walk::Bounded)? {
             Some(h) => Some((h, plan(&h, &opts)?)),
             None => None,

@@ -2,7 +2,7 @@
 //! with sharp's defaults ([`TransformOptions::read`]); errors name the property.
 
 use super::{limit_input_pixels, DEFAULT_LIMIT_INPUT_PIXELS};
-use crate::kernels::{Field, Fields, KernelError, Param};
+use crate::kernels::{Field, Fields, KernelError, Param, PoolParams};
 
 /// The largest `resize.width`/`resize.height` (libvips' own coordinate limit). The output is
 /// also bounded by the pixel limit and by the format.
@@ -30,7 +30,7 @@ pub(super) const PARAMS: &[Param] = &[
     Param::int("quality", 1, 100, Some(80)),
     Param::bool("lossless", false),
     Param::int("compressionLevel", 0, 9, Some(6)),
-    // A pixel count (0: none), or a boolean; see `limit_input_pixels`.
+    // A pixel count (0: none), or a boolean; absent: the pool's. See `limit_input_pixels`.
     Param::raw("limitInputPixels"),
 ];
 
@@ -408,8 +408,9 @@ impl Default for TransformOptions {
 }
 
 impl TransformOptions {
-    /// Reads and checks the params declared in [`PARAMS`].
-    pub(super) fn read(f: &mut Fields) -> Result<TransformOptions, KernelError> {
+    /// Reads and checks the params declared in [`PARAMS`]; what a task leaves out of
+    /// `pool`'s params comes from them.
+    pub(super) fn read(f: &mut Fields, pool: PoolParams) -> Result<TransformOptions, KernelError> {
         let resize = match f.object("resize")? {
             Some(mut r) => Some(Resize::read(&mut r)?),
             None => None,
@@ -428,7 +429,10 @@ impl TransformOptions {
             quality: f.int("quality")? as u8,
             lossless: f.bool("lossless")?,
             compression_level: f.int("compressionLevel")? as u8,
-            limit_input_pixels: limit_input_pixels(f.raw("limitInputPixels"))?,
+            limit_input_pixels: limit_input_pixels(
+                f.raw("limitInputPixels"),
+                pool.limit_input_pixels,
+            )?,
         })
     }
 }

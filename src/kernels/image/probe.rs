@@ -261,6 +261,14 @@ fn png(d: &[u8], walk: Walk) -> Result<Option<Header>, KernelError> {
         let body = at + 8..(at + 8).saturating_add(len as usize);
         match kind {
             b"IDAT" | b"IEND" => break,
+            // As libpng. The png crate (0.18.1) accepts such a palette and then panics
+            // expanding it (image-rs/image-png#694).
+            b"PLTE" if len % 3 != 0 => {
+                return Err(decode_error(
+                    "png",
+                    format!("the PLTE chunk is {len} bytes, not a multiple of 3"),
+                ));
+            }
             b"tRNS" if !has_alpha => {
                 has_alpha = true;
                 channels += 1;

@@ -11,7 +11,7 @@ use super::resize;
 use super::*;
 use crate::executor::{CancelToken, TaskCtl};
 use crate::kernels::conformance::CONFORMANCE;
-use crate::kernels::{Field, KernelId};
+use crate::kernels::{Field, KernelId, PoolParams};
 use std::sync::atomic::AtomicBool;
 
 fn file(name: &str) -> Vec<u8> {
@@ -205,6 +205,52 @@ fn bombs_are_refused_from_the_header() {
 }
 
 #[test]
+fn the_pool_sets_the_default_limit_and_a_task_overrides_it() {
+    let data = file("odd.jpg"); // 37 x 23
+    let pool = |limit| PoolParams {
+        limit_input_pixels: limit,
+    };
+    let meta = |given: &[(&str, Field)], p| {
+        Metadata::prepare(
+            Input::record(Value::Bytes(&data), Metadata::INPUT.params(), given).in_pool(p),
+        )
+        .map(drop)
+        .map_err(|e| e.code)
+    };
+    let transform = |given: &[(&str, Field)], p| {
+        Transform::prepare(
+            Input::record(Value::Bytes(&data), Transform::INPUT.params(), given).in_pool(p),
+        )
+        .map(drop)
+        .map_err(|e| e.code)
+    };
+    let big = "ERR_POOL_IMAGE_TOO_LARGE";
+    type Run<'a> = &'a dyn Fn(&[(&str, Field)], PoolParams) -> Result<(), &'static str>;
+    for run in [&meta as Run, &transform] {
+        assert_eq!(run(&[], pool(851)), Ok(()));
+        assert_eq!(run(&[], pool(850)), Err(big));
+        // A task's own value wins, lower or higher; `true` is sharp's default, not the pool's.
+        let n = |n| [("limitInputPixels", Field::Number(n))];
+        assert_eq!(run(&n(850.0), pool(851)), Err(big));
+        assert_eq!(run(&n(851.0), pool(850)), Ok(()));
+        assert_eq!(run(&n(0.0), pool(1)), Ok(()));
+        let b = |b| [("limitInputPixels", Field::Bool(b))];
+        assert_eq!(run(&b(true), pool(1)), Ok(()));
+        assert_eq!(run(&b(false), pool(1)), Ok(()));
+        assert_eq!(run(&[], pool(u64::MAX)), Ok(()));
+    }
+    // The bomb under a pool without a limit is accepted; under the default it is not.
+    let bomb = file("bomb.png");
+    let job = |p| {
+        Metadata::prepare(Input::plain(Metadata::INPUT, Value::Bytes(&bomb)).in_pool(p))
+            .map(drop)
+            .map_err(|e| e.code)
+    };
+    assert_eq!(job(PoolParams::default()), Err(big));
+    assert_eq!(job(pool(u64::MAX)), Ok(()));
+}
+
+#[test]
 fn an_output_over_the_limit_or_the_format_is_refused() {
     let data = file("odd.jpg");
     let huge = with(OutputFormat::Webp, sized(20000, 0, Fit::Inside));
@@ -217,6 +263,81 @@ fn an_output_over_the_limit_or_the_format_is_refused() {
         code(transform(&data, &huge, &never())),
         "ERR_POOL_IMAGE_TOO_LARGE"
     );
+}
+
+/// A GIF whose first frame (2 × 2, at `left`, `top`) lies partly or wholly off its 4 × 4
+/// screen. (Found by the image_transform fuzz target: a frame right of the screen panicked.)
+fn gif_with_frame_at(left: u16, top: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, 4, 4, &[255, 0, 0, 0, 0, 255]).unwrap();
+        let mut frame = gif::Frame::from_indexed_pixels(2, 2, vec![0, 1, 1, 0], None);
+        (frame.left, frame.top) = (left, top);
+        enc.write_frame(&frame).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_gif_frame_off_the_screen_shows_as_far_as_it_is_on_it() {
+    for (left, top, red) in [
+        (0, 0, 2),
+        (3, 3, 1),
+        (4, 0, 0),
+        (10, 1, 0),
+        (1, 4, 0),
+        (900, 900, 0),
+    ] {
+        let data = gif_with_frame_at(left, top);
+        let (out, w, h) = transform(&data, &with(OutputFormat::Png, None), &never())
+            .unwrap_or_else(|e| panic!("frame at {left},{top}: {e}"));
+        assert_eq!((w, h), (4, 4));
+        let img = pixels(&out);
+        let reds = img
+            .data
+            .chunks(img.model.channels())
+            .filter(|p| p[0] == 255)
+            .count();
+        assert_eq!(reds, red, "frame at {left},{top}");
+    }
+}
+
+/// A 1 × 1 palette PNG whose PLTE chunk is `plte` (stored, not compressed, pixel data).
+fn png_with_palette(plte: &[u8]) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    // zlib: a stored block of the one row (filter 0, index 0), then its Adler-32 (a=1, b=2).
+    let idat = [0x78, 0x01, 0x01, 2, 0, 0xfd, 0xff, 0, 0, 0, 2, 0, 1];
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 3, 0, 0, 0]);
+    chunk(&mut out, b"PLTE", plte);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn a_png_palette_of_a_partial_entry_is_a_decode_error() {
+    // Found by the image_transform fuzz target: the png crate panicked on it.
+    let good = png_with_palette(&[255, 0, 0]);
+    let (out, w, h) = transform(&good, &with(OutputFormat::Png, None), &never()).unwrap();
+    assert_eq!((w, h), (1, 1));
+    assert_eq!(pixels(&out).data, [255, 0, 0]);
+    for len in [4, 5, 7, 8] {
+        let bad = png_with_palette(&[255; 8][..len]);
+        for walk in [Walk::Bounded, Walk::Full] {
+            let e = probe::probe(&bad, walk).unwrap_err();
+            assert_eq!(e.code, "ERR_POOL_IMAGE_DECODE", "{len}: {}", e.message);
+        }
+        let e = Transform::prepare(Input::plain(Transform::INPUT, Value::Bytes(&bad)));
+        assert_eq!(e.err().unwrap().code, "ERR_POOL_IMAGE_DECODE");
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! cancellation, and the stage-time measurement aid.
 
 use super::*;
+use std::sync::Arc;
 
 #[test]
 fn strips_give_the_pixels_of_one_resize() {
@@ -210,7 +211,7 @@ fn contain_embeds_on_the_background_and_cover_crops() {
 
 #[test]
 fn every_stage_polls_its_token() {
-    let (task, pool) = (TaskCtl::new(), AtomicBool::new(true));
+    let (task, pool) = (Arc::new(TaskCtl::new()), Arc::new(AtomicBool::new(true)));
     let stopped = CancelToken::new(&task, &pool);
     let data = file("alpha.png");
     let r = transform(&data, &with(OutputFormat::Png, None), &stopped);

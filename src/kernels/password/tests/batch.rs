@@ -3,6 +3,7 @@
 use super::*;
 use crate::executor::TaskCtl;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 #[test]
 fn verify_many_agrees_with_the_vectors_across_costs_and_prefixes() {
@@ -73,8 +74,8 @@ fn a_batch_skips_cancelled_members_and_answers_the_rest() {
             .unwrap()
         })
         .collect();
-    let ctls: Vec<TaskCtl> = (0..4).map(|_| TaskCtl::new()).collect();
-    let pool = AtomicBool::new(false);
+    let ctls: Vec<Arc<TaskCtl>> = (0..4).map(|_| Arc::new(TaskCtl::new())).collect();
+    let pool = Arc::new(AtomicBool::new(false));
     for c in &ctls {
         assert!(c.start());
     }
