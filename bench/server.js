@@ -246,11 +246,13 @@ async function main() {
       rows.push([WORKLOADS[w].label, '/health p99 (pool) <= 5 ms', `${fmtMs(p99)} ms`, p99 <= HEALTH_TARGET_MS ? 'yes' : '**NO**'])
       if (results.piscina) {
         const ratio = pool.heavy.rps / results.piscina[w].heavy.rps
-        rows.push([WORKLOADS[w].label, 'heavy req/s pool/piscina >= 1', `${ratio.toFixed(2)}x`, ratio >= 1 ? 'yes' : '**NO**'])
+        // Issue 14 asks 1.3× piscina of the password endpoint; issue 4 asked 1× of every one.
+        const want = w.startsWith('password') ? 1.3 : 1
+        rows.push([WORKLOADS[w].label, `heavy req/s pool/piscina >= ${want}`, `${ratio.toFixed(2)}x`, ratio >= want ? 'yes' : '**NO**'])
       }
       if (results.native?.[w]) {
         const ratio = pool.heavy.rps / results.native[w].heavy.rps
-        rows.push([WORKLOADS[w].label, 'heavy req/s pool/native (@node-rs/bcrypt)', `${ratio.toFixed(2)}x`, '—'])
+        rows.push([WORKLOADS[w].label, 'heavy req/s pool/native (@node-rs/bcrypt) >= 1.2', `${ratio.toFixed(2)}x`, ratio >= 1.2 ? 'yes' : '**NO**'])
       }
       if (results.inline) {
         const ratio = pool.heavy.rps / results.inline[w].heavy.rps
