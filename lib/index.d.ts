@@ -307,6 +307,7 @@ export interface PoolOptions {
    * each task's own either way.
    */
   batching?: boolean
+  /**
    * The image kernels' `limitInputPixels` for every task (a task's own overrides it): default
    * 268402689 (sharp's) or `true`; `0` or `false`: no limit.
    */
