@@ -15,6 +15,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** Does nothing, as a `#[napi]` function (see `raw_noop`). */
 export declare function __napiNoop(handle: PoolHandle): void
 
+/**
+ * bcrypt's SIMD backend, or null until it has been picked (in the background, after the
+ * first bcrypt task a batching pool takes).
+ */
+export declare function bcryptBackend(): SimdBackend | null
+
 /** Stops accepting tasks; queued and running ones finish; resolves when the threads exited. */
 export declare function close(handle: PoolHandle): Promise<void>
 
@@ -118,6 +124,8 @@ export interface PoolOptions {
   maxInputBytes?: number
   /** Added to each pool thread's nice value (0 for none; Linux only). */
   niceIncrement: number
+  /** Whether queued tasks of batchable kernels (bcrypt) run together. */
+  batching: boolean
   /** The images' default `limitInputPixels` (0 for none); absent: sharp's default. */
   limitInputPixels?: number
 }
@@ -133,6 +141,8 @@ export interface PoolStats {
   cancelled: number
   timedOut: number
   retried: number
+  /** Tasks that ran in a batch with others. */
+  batched: number
   utilization: number
   closed: boolean
   runTime: LatencySummary
@@ -151,6 +161,14 @@ export declare function resize(handle: PoolHandle, minThreads: number, maxThread
 
 /** Tasks running. */
 export declare function running(handle: PoolHandle): number
+
+/** The SIMD backend bcrypt batches run on. */
+export interface SimdBackend {
+  /** `"avx2"`, `"avx512"`, `"avx2_12"`, `"sse41"`, `"neon"` or `"scalar"`. */
+  name: string
+  /** Hashes per batch. */
+  lanes: number
+}
 
 /** A snapshot of the pool's counters and latencies. */
 export declare function stats(handle: PoolHandle): PoolStats

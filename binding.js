@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.__napiNoop = nativeBinding.__napiNoop
+module.exports.bcryptBackend = nativeBinding.bcryptBackend
 module.exports.close = nativeBinding.close
 module.exports.closed = nativeBinding.closed
 module.exports.completed = nativeBinding.completed

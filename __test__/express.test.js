@@ -104,7 +104,7 @@ function expectedImport(buf) {
   return { rows: data.length - 1, columns: data[0].length, checksum: createHash('sha256').update(buf).digest('hex') }
 }
 
-for (const mode of ['pool', 'inline', 'piscina']) {
+for (const mode of ['pool', 'inline', 'piscina', 'native']) {
   describe(`examples/express server, MODE=${mode}`, () => {
     let server
     before(async () => { server = await start(mode) })

@@ -1,6 +1,7 @@
 'use strict'
-// A real server under load: examples/express/server.js in its three modes (pool, inline,
-// piscina; same thread count for pool and piscina), driven by autocannon over HTTP on 127.0.0.1.
+// A real server under load: examples/express/server.js in its modes (pool, inline, piscina, and
+// native: @node-rs/bcrypt for the password workloads only; same thread count for pool and
+// piscina), driven by autocannon over HTTP on 127.0.0.1.
 //
 //   node bench/server.js [--duration s] [--warmup s] [--quick] [--only pool,piscina]
 //                          [--workloads password,import,hash,thumbnail] [--threads N] [--json path]
@@ -11,7 +12,9 @@
 //   heavy   POST /password (bcrypt cost 10), POST /import (~1 MB CSV), POST /hash (1 MiB) or
 //           POST /thumbnail (a 2268×1512 JPEG photo → 200×200 cover JPEG; in `inline` mode sharp
 //           in the handler, the contender that matters there), on 2 × threads connections (enough to keep every thread busy with one request
-//           waiting; bounded so queues, not the client, set the pace)
+//           waiting; bounded so queues, not the client, set the pace); `password-burst` is
+//           POST /password on 16 × threads connections, a sign-up or login burst (the case
+//           where hashes queue up, so the pool runs them in SIMD batches)
 //   health  GET /health at a fixed 200 requests/s on 2 connections: light traffic that only
 //           needs the event loop. It runs in its own autocannon worker thread, so the load
 //           generator's busy event loop does not add to the latencies it records.
@@ -35,7 +38,7 @@ const Papa = require('papaparse')
 const { markdownTable } = require('./lib.js')
 
 const SERVER = path.join(__dirname, '..', 'examples', 'express', 'server.js')
-const MODES = ['pool', 'inline', 'piscina']
+const MODES = ['pool', 'inline', 'piscina', 'native']
 const HEALTH_RATE = 200
 const HEALTH_CONNECTIONS = 2
 const HEALTH_TARGET_MS = 5
@@ -81,10 +84,13 @@ const PASSWORD = JSON.stringify({ password: 'correct horse battery staple', cost
 
 const WORKLOADS = {
   password: { label: `POST /password (bcrypt cost ${BCRYPT_COST})`, path: '/password', type: 'application/json', body: PASSWORD },
+  'password-burst': { label: `POST /password (bcrypt cost ${BCRYPT_COST}), ${16 * THREADS} connections`, path: '/password', type: 'application/json', body: PASSWORD, connections: 16 * THREADS },
   import: { label: `POST /import (${(CSV.length / 1e6).toFixed(2)} MB CSV, 10k rows)`, path: '/import', type: 'text/csv', body: CSV },
   hash: { label: 'POST /hash (1 MiB body)', path: '/hash', type: 'application/octet-stream', body: BLOB },
   thumbnail: { label: `POST /thumbnail (2268×1512 JPEG, ${(PHOTO.length / 1e6).toFixed(2)} MB → 200×200)`, path: '/thumbnail', type: 'image/jpeg', body: PHOTO },
 }
+/** The native mode differs from inline only in its password endpoints. */
+const runs = (mode, w) => mode !== 'native' || w.startsWith('password')
 const workloads = args.workloads ? [...new Set(args.workloads.split(','))] : Object.keys(WORKLOADS)
 for (const w of workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload '${w}' (known: ${Object.keys(WORKLOADS).join(', ')})`)
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode '${m}' (known: ${MODES.join(', ')})`)
@@ -152,7 +158,7 @@ function heavyLoad(url, w, duration) {
     method: 'POST',
     headers: { 'content-type': w.type },
     body: w.body,
-    connections: HEAVY_CONNECTIONS,
+    connections: w.connections ?? HEAVY_CONNECTIONS,
     duration,
     timeout: 30,
   })
@@ -205,6 +211,7 @@ async function main() {
     for (const s of servers) results[s.mode] = {}
     for (const w of workloads) {
       for (const s of servers) {
+        if (!runs(s.mode, w)) continue
         process.stderr.write(`  ${s.mode.padEnd(7)} ${WORKLOADS[w].label} ...`)
         results[s.mode][w] = await measure(s, WORKLOADS[w])
         const { heavy, health, loadavg } = results[s.mode][w]
@@ -220,7 +227,7 @@ async function main() {
 
   for (const mode of modes) {
     console.log(`\n## MODE=${mode}\n`)
-    const rows = workloads.map((w) => {
+    const rows = workloads.filter((w) => runs(mode, w)).map((w) => {
       const { heavy, health } = results[mode][w]
       const failed = heavy.failed + health.failed
       return [WORKLOADS[w].label, fmtRps(heavy.rps), fmtMs(heavy.p50), fmtMs(heavy.p99), fmtRps(health.rps), fmtMs(health.p50), fmtMs(health.p99), fmtMs(health.max), failed ? `**${failed}**` : '0']
@@ -239,7 +246,13 @@ async function main() {
       rows.push([WORKLOADS[w].label, '/health p99 (pool) <= 5 ms', `${fmtMs(p99)} ms`, p99 <= HEALTH_TARGET_MS ? 'yes' : '**NO**'])
       if (results.piscina) {
         const ratio = pool.heavy.rps / results.piscina[w].heavy.rps
-        rows.push([WORKLOADS[w].label, 'heavy req/s pool/piscina >= 1', `${ratio.toFixed(2)}x`, ratio >= 1 ? 'yes' : '**NO**'])
+        // Issue 14 asks 1.3× piscina of the password endpoint; issue 4 asked 1× of every one.
+        const want = w.startsWith('password') ? 1.3 : 1
+        rows.push([WORKLOADS[w].label, `heavy req/s pool/piscina >= ${want}`, `${ratio.toFixed(2)}x`, ratio >= want ? 'yes' : '**NO**'])
+      }
+      if (results.native?.[w]) {
+        const ratio = pool.heavy.rps / results.native[w].heavy.rps
+        rows.push([WORKLOADS[w].label, 'heavy req/s pool/native (@node-rs/bcrypt) >= 1.2', `${ratio.toFixed(2)}x`, ratio >= 1.2 ? 'yes' : '**NO**'])
       }
       if (results.inline) {
         const ratio = pool.heavy.rps / results.inline[w].heavy.rps

@@ -32,7 +32,9 @@ const WORKLOADS = [
   'fib',
   'sha256',
   'bcrypt',
+  'bcrypt-verify',
   'argon2',
+  'password-latency',
   'xxh64',
   'xxh3',
   'csv',
@@ -209,6 +211,7 @@ function runWorkload(opts, name) {
     if (retriedAfter) row.retriedAfter = retriedAfter
     rows.push(row)
     console.log(report.stdoutRow(w, row))
+    if (extra !== undefined && !w.freshProcessPerRep) console.log(`    ${JSON.stringify(extra)}`)
     if (retriedAfter) console.log(`    (first attempt failed and was retried: ${retriedAfter})`)
   }
   const targets = report.evaluate(w, rows)

@@ -270,7 +270,7 @@ class WorkerPool extends EventEmitter {
     const {
       threads, minThreads, maxThreads, idleTimeout = Infinity, maxQueue = Infinity,
       timeout = Infinity, retries = 0, monitorInterval, maxInputBytes = DEFAULT_MAX_INPUT,
-      niceIncrement = 0, limitInputPixels = DEFAULT_LIMIT_PIXELS,
+      niceIncrement = 0, batching = true, limitInputPixels = DEFAULT_LIMIT_PIXELS,
     } = options ?? {}
     const [min, max] = threadBounds(threads, minThreads, maxThreads, DEFAULT_THREADS, DEFAULT_THREADS)
     const err = checkInteger('maxQueue', maxQueue, 0, Number.MAX_SAFE_INTEGER, true) ??
@@ -279,6 +279,7 @@ class WorkerPool extends EventEmitter {
       checkInteger('retries', retries, 0, MAX_RETRIES, false) ??
       checkInteger('maxInputBytes', maxInputBytes, 0, Number.MAX_SAFE_INTEGER, true) ??
       checkInteger('niceIncrement', niceIncrement, 0, 19, false) ??
+      (typeof batching === 'boolean' ? undefined : invalidType('batching', 'of type boolean', batching)) ??
       (monitorInterval === undefined ? undefined : checkInterval(monitorInterval))
     if (err) throw err
     const pixels = limitPixels(limitInputPixels)
@@ -291,12 +292,20 @@ class WorkerPool extends EventEmitter {
     // close() must stay collectable.
     const resource = asyncResource()
     this.#handle = native.createPool({
-      minThreads: min, maxThreads: max, maxQueue, timeout, idleTimeout, retries, maxInputBytes, niceIncrement,
+      minThreads: min, maxThreads: max, maxQueue, timeout, idleTimeout, retries, maxInputBytes, niceIncrement, batching,
       limitInputPixels: pixels,
     }, this.#notify, resource)
     resource.handle = new WeakRef(this.#handle)
     native.watch(this.#handle, this.#bits)
     if (monitorInterval !== undefined) this.#monitor = metricsTimer(this, monitorInterval)
+  }
+
+  /**
+   * bcrypt's SIMD backend ({ name, lanes }), or null until the process picked it: in the
+   * background, after the first bcrypt task a batching pool took.
+   */
+  static get bcryptBackend() {
+    return native.bcryptBackend()
   }
 
   /** Names of the built-in kernels. */

@@ -147,6 +147,11 @@ async function options(buf: Buffer) {
   exact<number>()(stats.runTime.p99)
   exact<ThreadStats | undefined>()(stats.perThread[0])
   exact<number | null>()(stats.perThread[0]!.lastActive)
+  exact<number>()(stats.batched)
+  exact<{ name: string; lanes: number } | null>()(WorkerPool.bcryptBackend)
+  new WorkerPool({ batching: false })
+  // @ts-expect-error batching is a boolean
+  new WorkerPool({ batching: 'off' })
 }
 
 function events(pool: WorkerPool) {

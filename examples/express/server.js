@@ -1,17 +1,18 @@
 'use strict'
-// An Express 5 server with the CPU-heavy endpoints a real app has, runnable in three modes so
+// An Express 5 server with the CPU-heavy endpoints a real app has, runnable in four modes so
 // they can be compared under load (bench/server.js):
 //
 //   MODE=pool     the work runs on the pool's Rust threads (this package)
 //   MODE=inline   the same work synchronously on the event loop: node:crypto, bcryptjs, papaparse
 //                 (and sharp for /thumbnail, called in the handler: it runs on libuv's threads)
 //   MODE=piscina  that same code inside piscina worker threads (piscina-worker.js)
+//   MODE=native   passwords through @node-rs/bcrypt's async API (libuv's pool), the rest inline
 //
 // Environment: MODE (or POOL_MODE; default pool), PORT (default 3000; 0 = any free port),
 // HOST (default 127.0.0.1), THREADS (pool threads = piscina threads; default: available
 // parallelism), NICE (niceIncrement of pool and piscina threads; default 10, 0 to disable). Once listening it prints one JSON line, {"listening":port,"mode":…,"threads":…}.
 // NODE_DEBUG=example also logs each request as it arrives, to stderr.
-// The three modes answer every request identically (same JSON, same status codes; a thumbnail
+// The modes answer every request identically (same JSON, same status codes; a thumbnail
 // is a 200 × 200 JPEG in each, from the pool's encoder or sharp's); only where the work runs
 // differs.
 
@@ -35,8 +36,8 @@ const DEFAULT_COST = 10
 const MAX_QUEUE = 1024
 const BCRYPT_HASH = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/
 
-if (!['pool', 'inline', 'piscina'].includes(MODE)) {
-  console.error(`MODE must be pool, inline or piscina; got '${MODE}'`)
+if (!['pool', 'inline', 'piscina', 'native'].includes(MODE)) {
+  console.error(`MODE must be pool, inline, piscina or native; got '${MODE}'`)
   process.exit(2)
 }
 if (!Number.isInteger(THREADS) || THREADS < 1) {
@@ -117,7 +118,18 @@ function fromWorker(err, name) {
   return err
 }
 
-const backend = { pool: poolBackend, inline: inlineBackend, piscina: piscinaBackend }[MODE]()
+// What a server does without a pool: passwords through the async API of @node-rs/bcrypt (the
+// same Rust bcrypt crate as the pool, one hash per libuv thread-pool task), the rest inline.
+function nativeBackend() {
+  const rs = require('@node-rs/bcrypt')
+  return {
+    ...inlineBackend(),
+    hashPassword: ({ password, cost }) => rs.hash(password, { cost }),
+    verifyPassword: ({ password, hash }) => rs.verify(password, hash),
+  }
+}
+
+const backend = { pool: poolBackend, inline: inlineBackend, piscina: piscinaBackend, native: nativeBackend }[MODE]()
 
 function badRequest(code, message) {
   const e = new TypeError(message)

@@ -42,6 +42,8 @@ pub struct PoolOptions {
     pub max_input_bytes: Option<f64>,
     /// Added to each pool thread's nice value (0 for none; Linux only).
     pub nice_increment: u32,
+    /// Whether queued tasks of batchable kernels (bcrypt) run together.
+    pub batching: bool,
     /// The images' default `limitInputPixels` (0 for none); absent: sharp's default.
     pub limit_input_pixels: Option<f64>,
 }
@@ -116,6 +118,7 @@ pub(super) fn create(env: Env, o: &PoolOptions, notify: Value, resource: Value) 
         idle_timeout: o.idle_timeout.and_then(limit),
         max_queue: count(o.max_queue),
         on_thread_start: nice_hook(o.nice_increment),
+        batching: o.batching,
         ..Config::default()
     };
     let notify = if env.type_of(notify)? == sys::ValueType::napi_function {

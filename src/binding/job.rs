@@ -13,7 +13,7 @@
 
 use super::core::Defaults;
 use super::js::{ByteView, Env, Fail, JsRef, Value as JsValue};
-use crate::executor::{self, CancelToken};
+use crate::executor::{self, BatchKey, CancelToken};
 use crate::kernels::{
     Args, BigInt, ErrorKind, Field, Fields, Input, InputKind, KernelError, KernelId, Output, Param,
     RunError, Ty, Value,
@@ -159,6 +159,43 @@ impl executor::Job for Job {
                 token,
             )),
             Payload::Numbers(kernel, nums) => JobOutput::Many(run_numbers(*kernel, nums, token)),
+        }
+    }
+
+    fn batch(&self) -> Option<BatchKey> {
+        match &self.payload {
+            Payload::One(p) => p.args.batch(),
+            Payload::Many(_) | Payload::Numbers(..) => None,
+        }
+    }
+
+    fn run_batch(jobs: &mut [&mut Self], tokens: &[CancelToken<'_>]) -> Vec<JobOutput> {
+        let outs = {
+            let _reading: Vec<Reading<'_>> = jobs
+                .iter()
+                .filter_map(|j| j.readers.as_deref())
+                .map(|r| {
+                    r.0.fetch_add(1, Ordering::AcqRel);
+                    Reading(r)
+                })
+                .collect();
+            let items: Option<Vec<_>> = jobs
+                .iter()
+                .map(|j| match &j.payload {
+                    Payload::One(p) => Some((&p.args, p.data.view())),
+                    Payload::Many(_) | Payload::Numbers(..) => None,
+                })
+                .collect();
+            items.and_then(|items| Args::run_batch(&items, tokens))
+        };
+        match outs {
+            Some(outs) => outs.into_iter().map(JobOutput::One).collect(),
+            // Not one kernel's single tasks (their batch keys say they are): one by one.
+            None => jobs
+                .iter_mut()
+                .zip(tokens)
+                .map(|(j, t)| executor::Job::run(&mut **j, t))
+                .collect(),
         }
     }
 }

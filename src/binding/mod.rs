@@ -57,6 +57,25 @@ pub fn kernel_names() -> Vec<&'static str> {
     KernelId::ALL.iter().map(|k| k.name()).collect()
 }
 
+/// The SIMD backend bcrypt batches run on.
+#[napi(object)]
+pub struct SimdBackend {
+    /// `"avx2"`, `"avx512"`, `"avx2_12"`, `"sse41"`, `"neon"` or `"scalar"`.
+    pub name: String,
+    /// Hashes per batch.
+    pub lanes: u32,
+}
+
+/// bcrypt's SIMD backend, or null until it has been picked (in the background, after the
+/// first bcrypt task a batching pool takes).
+#[napi]
+pub fn bcrypt_backend() -> Option<SimdBackend> {
+    crate::kernels::password::bcrypt_backend().map(|(name, lanes)| SimdBackend {
+        name: name.to_owned(),
+        lanes: lanes as u32,
+    })
+}
+
 /// The machine's available parallelism (affinity- and cgroup-aware): the default `threads`.
 #[napi]
 pub fn default_threads() -> u32 {

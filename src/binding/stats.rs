@@ -55,6 +55,8 @@ pub struct PoolStats {
     pub cancelled: f64,
     pub timed_out: f64,
     pub retried: f64,
+    /// Tasks that ran in a batch with others.
+    pub batched: f64,
     pub utilization: f64,
     pub closed: bool,
     pub run_time: LatencySummary,
@@ -79,6 +81,7 @@ pub fn stats(env: &napi::Env, handle: Unknown<'_>) -> napi::Result<PoolStats> {
             cancelled: s.cancelled as f64,
             timed_out: s.timed_out as f64,
             retried: s.retried as f64,
+            batched: s.batched as f64,
             utilization: s.utilization,
             closed: core.closing(),
             run_time: (&s.run_time).into(),

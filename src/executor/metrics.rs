@@ -132,6 +132,8 @@ pub struct WorkerMetrics {
     pub run_time: Histogram,
     pub wait_time: Histogram,
     pub tasks: AtomicU64,
+    /// Of `tasks`, those that ran in a batch with others (see `Job::batch`).
+    pub batched: AtomicU64,
     /// Tasks whose kernel returned an error or panicked.
     pub errors: AtomicU64,
     pub panics: AtomicU64,
@@ -194,6 +196,8 @@ pub struct Snapshot {
     pub cancelled: u64,
     pub timed_out: u64,
     pub retried: u64,
+    /// Tasks that ran in a batch with others.
+    pub batched: u64,
     pub run_time: Summary,
     pub wait_time: Summary,
     /// Busy thread-time / alive thread-time since the last reset, 0..=1.
@@ -332,6 +336,7 @@ impl Metrics {
             cancelled: self.cancelled.load(Relaxed),
             timed_out: self.timed_out.load(Relaxed),
             retried: self.retried.load(Relaxed),
+            batched: ws.iter().map(|w| w.batched.load(Relaxed)).sum(),
             run_time: Histogram::summarize(ws.iter().map(|w| &w.run_time)),
             wait_time: Histogram::summarize(ws.iter().map(|w| &w.wait_time)),
             utilization: self.utilization(),
@@ -346,7 +351,14 @@ impl Metrics {
         for w in self.workers.read().iter() {
             w.run_time.reset();
             w.wait_time.reset();
-            for c in [&w.tasks, &w.errors, &w.panics, &w.busy_ns, &w.alive_ns] {
+            for c in [
+                &w.tasks,
+                &w.batched,
+                &w.errors,
+                &w.panics,
+                &w.busy_ns,
+                &w.alive_ns,
+            ] {
                 c.store(0, Relaxed);
             }
         }

@@ -34,7 +34,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use sync::atomic::Ordering;
 
-/// The work a task carries. `run` is called at most once, on a worker thread.
+/// The work a task carries. `run` (or `run_batch`) is called at most once per job, on a worker
+/// thread.
 pub trait Job: Send + 'static {
     type Output: Send + 'static;
     fn run(&mut self, token: &CancelToken<'_>) -> Self::Output;
@@ -42,6 +43,36 @@ pub trait Job: Send + 'static {
     fn failed(_output: &Self::Output) -> bool {
         false
     }
+    /// Jobs that can run together: a worker that takes this job may take the tasks queued right
+    /// behind it whose jobs return an equal key, and run them all with [`Job::run_batch`]. `None`
+    /// (the default): always run alone.
+    fn batch(&self) -> Option<BatchKey> {
+        None
+    }
+    /// Runs jobs whose `batch` keys are equal, each with its own token; one output per job, in
+    /// order. A job whose token is cancelled may be skipped (its output is discarded).
+    fn run_batch(jobs: &mut [&mut Self], tokens: &[CancelToken<'_>]) -> Vec<Self::Output>
+    where
+        Self: Sized,
+    {
+        jobs.iter_mut().zip(tokens).map(|(j, t)| j.run(t)).collect()
+    }
+}
+
+/// How a job batches (see [`Job::batch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchKey {
+    /// Jobs batch only with equal keys.
+    pub key: u64,
+    /// At most this many jobs in one batch (the SIMD lane count).
+    pub max: usize,
+    /// Fewer than this many together run alone instead: a batch costs as much as a full one,
+    /// so a small one is slower than running its jobs one by one.
+    pub min: usize,
+    /// How long a job that found too few to batch with may wait for more (a burst the JS
+    /// thread is still submitting) before it runs alone. Keep it a small share of the job's
+    /// own run time; zero for never.
+    pub linger: Duration,
 }
 
 /// A panic caught at the job boundary: the task fails, the thread lives on.
@@ -111,6 +142,8 @@ pub struct Config {
     pub stack_size: Option<usize>,
     /// Called on each worker thread before it takes work.
     pub on_thread_start: Option<ThreadStart>,
+    /// Whether workers run queued jobs with equal [`BatchKey`]s together.
+    pub batching: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -123,6 +156,7 @@ impl std::fmt::Debug for Config {
             .field("thread_name", &self.thread_name)
             .field("stack_size", &self.stack_size)
             .field("on_thread_start", &self.on_thread_start.is_some())
+            .field("batching", &self.batching)
             .finish()
     }
 }
@@ -137,6 +171,7 @@ impl Default for Config {
             thread_name: "pool-worker".into(),
             stack_size: None,
             on_thread_start: None,
+            batching: true,
         }
     }
 }
@@ -401,5 +436,7 @@ impl<J: Job> Drop for Executor<J> {
 #[cfg(all(test, loom))]
 mod loom_tests;
 // Outside a loom model loom's primitives panic, so these run in the normal build only.
+#[cfg(all(test, not(loom)))]
+mod batch_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

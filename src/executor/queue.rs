@@ -62,6 +62,11 @@ impl<T> PriorityQueue<T> {
         }
     }
 
+    /// The items in the order `pop` would return them.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.levels.values().flat_map(|level| level.iter())
+    }
+
     /// True if any non-empty level has a priority other than 0.
     pub(crate) fn has_nonzero_priority(&self) -> bool {
         let zero = Reverse(priority_key(0.0));
@@ -101,6 +106,12 @@ mod tests {
         q.push(1e300, "f-huge");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(order, ["f-huge", "b5", "e5", "a0", "c0", "d-1.5"]);
+        for x in ["a", "b", "c"] {
+            q.push(1.0, x);
+        }
+        q.push(2.0, "first");
+        let ahead: Vec<_> = q.iter().copied().collect();
+        assert_eq!(ahead, q.drain(), "iter is pop order");
         assert_eq!(q.len(), 0);
         assert_eq!(q.pop(), None);
     }

@@ -32,8 +32,12 @@ pub(super) struct State<J> {
     pub(super) wakeups: usize,
 }
 
+/// A running task's deadline: when, its tag, its control block.
+pub(super) type Deadline = (Instant, u64, Arc<TaskCtl>);
+
 pub(super) struct Deadlines {
-    pub(super) slots: Vec<Option<(Instant, u64, Arc<TaskCtl>)>>,
+    /// Per thread index, the deadlines of the task (or batch of tasks) it runs.
+    pub(super) slots: Vec<Vec<Deadline>>,
     pub(super) stop: bool,
 }
 

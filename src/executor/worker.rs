@@ -66,7 +66,7 @@ pub(super) fn grow<J: Job>(shared: &Arc<Shared<J>>) -> std::io::Result<bool> {
     {
         let mut d = shared.deadlines.lock();
         if d.slots.len() <= index {
-            d.slots.resize(index + 1, None);
+            d.slots.resize_with(index + 1, Vec::new);
         }
     }
     let mut b = sync::thread::Builder::new().name(format!("{}-{index}", shared.config.thread_name));
@@ -125,7 +125,14 @@ fn retire_above(shared: &Shared<impl Job>, keep: usize) -> bool {
         .is_ok()
 }
 
-fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
+/// The next task to run. With batching on, a batchable task brings the tasks queued right
+/// behind it that batch with it into `batch` (already started), and any of those cancelled
+/// while they waited into `skipped`.
+fn next_task<J: Job>(
+    shared: &Shared<J>,
+    batch: &mut Vec<Task<J>>,
+    skipped: &mut Vec<Task<J>>,
+) -> Next<J> {
     let mut st = shared.state.lock();
     let mut spun = false;
     loop {
@@ -143,13 +150,18 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
             take_inbox(shared, &mut st);
         }
         if let Some(task) = st.queue.pop() {
+            let started = task.ctl.start();
+            if started && shared.config.batching {
+                gather(shared, &mut st, &task, batch, skipped);
+            }
             shared.progress.pending.store(st.queue.len(), Relaxed);
             // More work than this worker: bring in a parked one, or start one.
             let grow = !st.queue.is_empty() && !st.wake_one(shared) && shared.can_grow();
-            if task.ctl.start() {
+            if started {
                 // Running first: `submit` may briefly over-count, never under-count.
-                shared.progress.running.fetch_add(1, Relaxed);
-                shared.progress.left.fetch_add(1, Relaxed);
+                let n = 1 + batch.len();
+                shared.progress.running.fetch_add(n, Relaxed);
+                shared.progress.left.fetch_add(n, Relaxed);
                 return Next::Run(task, grow);
             }
             return Next::Skip(task);
@@ -206,6 +218,85 @@ fn next_task<J: Job>(shared: &Shared<J>) -> Next<J> {
     }
 }
 
+/// Takes the tasks queued right behind `first` whose jobs batch with it (see `Job::batch`), up to
+/// its lane count, if at least its minimum would run together. Only the head of the queue is
+/// looked at, so the order of tasks is what it would be one at a time: these are the tasks the
+/// next idle workers would take. Under the queue lock.
+fn gather<J: Job>(
+    shared: &Shared<J>,
+    st: &mut State<J>,
+    first: &Task<J>,
+    batch: &mut Vec<Task<J>>,
+    skipped: &mut Vec<Task<J>>,
+) {
+    let Some(key) = first.job.batch() else {
+        return;
+    };
+    if key.max < 2 {
+        return;
+    }
+    // Tasks submitted with `first` may still be in the inbox; merging it now keeps the order.
+    if shared.signals.nonempty.load(SeqCst) {
+        take_inbox(shared, st);
+    }
+    let more = st
+        .queue
+        .iter()
+        .take(key.max - 1)
+        .take_while(|t| t.job.batch() == Some(key))
+        .count();
+    if more + 1 < key.min {
+        return;
+    }
+    for _ in 0..more {
+        let Some(t) = st.queue.pop() else { break };
+        if t.ctl.start() {
+            batch.push(t);
+        } else {
+            skipped.push(t);
+        }
+    }
+}
+
+/// A batchable task that found too few to batch with waits up to its key's `linger` for more:
+/// the JS thread submits a burst one task at a time, and the first task of it is taken before
+/// the rest arrive. It spins (the wait is microseconds), looking again under the lock each time
+/// the inbox fills, and stops early if the task is cancelled.
+fn linger<J: Job>(
+    shared: &Shared<J>,
+    task: &Task<J>,
+    batch: &mut Vec<Task<J>>,
+    skipped: &mut Vec<Task<J>>,
+) {
+    let Some(key) = task.job.batch() else {
+        return;
+    };
+    if key.linger.is_zero() || key.max < 2 {
+        return;
+    }
+    let until = Instant::now() + key.linger;
+    loop {
+        for _ in 0..SPIN_POLLS {
+            if shared.signals.nonempty.load(Relaxed) {
+                let mut st = shared.state.lock();
+                gather(shared, &mut st, task, batch, skipped);
+                shared.progress.pending.store(st.queue.len(), Relaxed);
+                if !batch.is_empty() {
+                    shared.progress.running.fetch_add(batch.len(), Relaxed);
+                    shared.progress.left.fetch_add(batch.len(), Relaxed);
+                    return;
+                }
+            }
+            for _ in 0..SPIN_PAUSES {
+                sync::hint::spin_loop();
+            }
+        }
+        if Instant::now() >= until || task.ctl.state() != super::TaskState::Running {
+            return;
+        }
+    }
+}
+
 /// Moves submitted tasks into the priority queue (under the queue lock).
 fn take_inbox<J: Job>(shared: &Shared<J>, st: &mut State<J>) {
     let mut batch = std::mem::take(&mut st.spare);
@@ -250,8 +341,10 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
     if let Some(start) = &shared.config.on_thread_start {
         start();
     }
+    let mut batch = Vec::new();
+    let mut skipped = Vec::new();
     let retired = loop {
-        let mut task = match next_task(shared) {
+        let task = match next_task(shared, &mut batch, &mut skipped) {
             Next::Run(t, grow) => {
                 if grow {
                     // A failure was reported as `Event::Fault`; this thread goes on.
@@ -260,50 +353,23 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
                 t
             }
             Next::Skip(t) => {
-                shared.push_event(Event::Finished {
-                    tag: t.tag,
-                    job: t.job,
-                    result: None,
-                });
+                skipped.push(t);
+                report_skipped(shared, &mut skipped);
                 continue;
             }
             Next::Exit => break false,
             Next::Retire => break true,
         };
-        let start = Instant::now();
-        shared.metrics.task_started(metrics, start);
-        metrics
-            .wait_time
-            .record(start.saturating_duration_since(task.enqueued));
-        if let Some(limit) = task.timeout {
-            arm_deadline(shared, index, start + limit, task.tag, &task.ctl);
+        if batch.is_empty() && shared.config.batching {
+            linger(shared, &task, &mut batch, &mut skipped);
         }
-        let token = CancelToken::new(&task.ctl, &shared.abort);
-        let result = catch_unwind(AssertUnwindSafe(|| task.job.run(&token))).map_err(|p| {
-            metrics.panics.fetch_add(1, Relaxed);
-            Panic(panic_message(&*p))
-        });
-        if result.as_ref().map_or(true, J::failed) {
-            metrics.errors.fetch_add(1, Relaxed);
+        report_skipped(shared, &mut skipped);
+        if batch.is_empty() {
+            run_one(shared, index, metrics, task);
+        } else {
+            batch.insert(0, task);
+            run_together(shared, index, metrics, &mut batch);
         }
-        let end = Instant::now();
-        let elapsed = end.saturating_duration_since(start);
-        if task.timeout.is_some() {
-            shared.deadlines.lock().slots[index] = None;
-        }
-        task.ctl.finish();
-        shared.metrics.task_ended(metrics, end);
-        metrics.run_time.record(elapsed);
-        metrics.tasks.fetch_add(1, Relaxed);
-        metrics
-            .busy_ns
-            .fetch_add(elapsed.as_nanos() as u64, Relaxed);
-        shared.progress.running.fetch_sub(1, Relaxed);
-        shared.push_event(Event::Finished {
-            tag: task.tag,
-            job: task.job,
-            result: Some(result),
-        });
     };
     shared.metrics.detach(metrics);
     shared.slots.lock()[index] = false;
@@ -316,6 +382,134 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
         shared.stop_watcher();
     }
     shared.push_event(Event::Exited { remaining });
+}
+
+/// Tasks cancelled while they waited leave without running.
+fn report_skipped<J: Job>(shared: &Shared<J>, skipped: &mut Vec<Task<J>>) {
+    for t in skipped.drain(..) {
+        shared.push_event(Event::Finished {
+            tag: t.tag,
+            job: t.job,
+            result: None,
+        });
+    }
+}
+
+/// Runs one task and reports it.
+fn run_one<J: Job>(
+    shared: &Arc<Shared<J>>,
+    index: usize,
+    metrics: &WorkerMetrics,
+    mut task: Task<J>,
+) {
+    let start = started(shared, index, metrics, std::slice::from_ref(&task));
+    let token = CancelToken::new(&task.ctl, &shared.abort);
+    let result = catch_unwind(AssertUnwindSafe(|| task.job.run(&token))).map_err(|p| {
+        metrics.panics.fetch_add(1, Relaxed);
+        Panic(panic_message(&*p))
+    });
+    let elapsed = ended(shared, index, metrics, start, std::slice::from_ref(&task));
+    if result.as_ref().map_or(true, J::failed) {
+        metrics.errors.fetch_add(1, Relaxed);
+    }
+    metrics.run_time.record(elapsed);
+    shared.push_event(Event::Finished {
+        tag: task.tag,
+        job: task.job,
+        result: Some(result),
+    });
+}
+
+/// Runs tasks whose jobs batch together as one `Job::run_batch`, and reports each. If the
+/// batch panics, each job is run again alone, so only the one that panics fails.
+fn run_together<J: Job>(
+    shared: &Arc<Shared<J>>,
+    index: usize,
+    metrics: &WorkerMetrics,
+    tasks: &mut Vec<Task<J>>,
+) {
+    let start = started(shared, index, metrics, tasks);
+    let mut jobs = Vec::with_capacity(tasks.len());
+    let mut tokens = Vec::with_capacity(tasks.len());
+    for Task { ctl, job, .. } in tasks.iter_mut() {
+        tokens.push(CancelToken::new(ctl, &shared.abort));
+        jobs.push(job);
+    }
+    let results: Vec<Result<J::Output, Panic>> =
+        match catch_unwind(AssertUnwindSafe(|| J::run_batch(&mut jobs, &tokens))) {
+            Ok(outs) if outs.len() == jobs.len() => outs.into_iter().map(Ok).collect(),
+            _ => jobs
+                .iter_mut()
+                .zip(&tokens)
+                .map(|(job, token)| {
+                    catch_unwind(AssertUnwindSafe(|| job.run(token))).map_err(|p| {
+                        metrics.panics.fetch_add(1, Relaxed);
+                        Panic(panic_message(&*p))
+                    })
+                })
+                .collect(),
+        };
+    drop((jobs, tokens));
+    let elapsed = ended(shared, index, metrics, start, tasks);
+    metrics.batched.fetch_add(tasks.len() as u64, Relaxed);
+    for (task, result) in tasks.drain(..).zip(results) {
+        if result.as_ref().map_or(true, J::failed) {
+            metrics.errors.fetch_add(1, Relaxed);
+        }
+        // Each task's run time is the batch's: that is how long it ran.
+        metrics.run_time.record(elapsed);
+        shared.push_event(Event::Finished {
+            tag: task.tag,
+            job: task.job,
+            result: Some(result),
+        });
+    }
+}
+
+/// Records the start of `tasks` (one, or one batch) and arms their deadlines.
+fn started<J: Job>(
+    shared: &Arc<Shared<J>>,
+    index: usize,
+    metrics: &WorkerMetrics,
+    tasks: &[Task<J>],
+) -> Instant {
+    let start = Instant::now();
+    shared.metrics.task_started(metrics, start);
+    for t in tasks {
+        metrics
+            .wait_time
+            .record(start.saturating_duration_since(t.enqueued));
+        if let Some(limit) = t.timeout {
+            arm_deadline(shared, index, start + limit, t.tag, &t.ctl);
+        }
+    }
+    start
+}
+
+/// Records the end of `tasks` (one, or one batch): each counts as one task run, the thread was
+/// busy once. Returns how long they ran.
+fn ended<J: Job>(
+    shared: &Shared<J>,
+    index: usize,
+    metrics: &WorkerMetrics,
+    start: Instant,
+    tasks: &[Task<J>],
+) -> Duration {
+    let end = Instant::now();
+    let elapsed = end.saturating_duration_since(start);
+    if tasks.iter().any(|t| t.timeout.is_some()) {
+        shared.deadlines.lock().slots[index].clear();
+    }
+    for t in tasks {
+        t.ctl.finish();
+    }
+    shared.metrics.task_ended(metrics, end);
+    metrics.tasks.fetch_add(tasks.len() as u64, Relaxed);
+    metrics
+        .busy_ns
+        .fetch_add(elapsed.as_nanos() as u64, Relaxed);
+    shared.progress.running.fetch_sub(tasks.len(), Relaxed);
+    elapsed
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -345,7 +539,7 @@ fn arm_deadline<J: Job>(
             shared.threads.lock().push(h);
         }
     });
-    shared.deadlines.lock().slots[index] = Some((at, tag, std::sync::Arc::clone(ctl)));
+    shared.deadlines.lock().slots[index].push((at, tag, std::sync::Arc::clone(ctl)));
     shared.deadline_cv.notify_one();
 }
 
@@ -359,19 +553,19 @@ fn watch_deadlines<J: Job>(shared: &Shared<J>) {
         let now = Instant::now();
         let mut next: Option<Instant> = None;
         for slot in d.slots.iter_mut() {
-            if let Some((at, tag, ctl)) = slot {
-                if *at <= now {
-                    if ctl.expire() {
-                        shared.push_event(Event::Expired {
-                            tag: *tag,
-                            ctl: std::sync::Arc::clone(ctl),
-                        });
-                    }
-                    *slot = None;
-                } else {
+            slot.retain(|(at, tag, ctl)| {
+                if *at > now {
                     next = Some(next.map_or(*at, |n| n.min(*at)));
+                    return true;
                 }
-            }
+                if ctl.expire() {
+                    shared.push_event(Event::Expired {
+                        tag: *tag,
+                        ctl: std::sync::Arc::clone(ctl),
+                    });
+                }
+                false
+            });
         }
         match next {
             Some(at) => {

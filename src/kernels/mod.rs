@@ -31,7 +31,7 @@ pub use input::{
 pub use output::{Output, Packed};
 pub use registry::{Args, KernelId};
 
-use crate::executor::CancelToken;
+use crate::executor::{BatchKey, CancelToken};
 
 /// One kernel: its public name, how its input is read, its `prepare` (JS thread) and its `run`
 /// (a worker thread). See the module docs; ARCHITECTURE.md has a walk-through of adding one.
@@ -49,6 +49,24 @@ pub trait Kernel {
     /// `data`; `Value::Null` for object inputs), the same value `prepare` saw.
     fn run(args: &Self::Args, data: Value<'_>, token: &CancelToken<'_>)
         -> Result<Output, RunError>;
+    /// Optional batching: queued tasks of this kernel with equal keys (`key` is this kernel's
+    /// own: the registry adds the kernel) may run together through `run_batch`, e.g. in SIMD
+    /// lanes. `None` (the default): every task runs alone.
+    fn batch(_args: &Self::Args) -> Option<BatchKey> {
+        None
+    }
+    /// Runs tasks whose `batch` keys are equal, each with its own token; one result per item,
+    /// in order. Items already cancelled should be skipped (their results are discarded).
+    fn run_batch(
+        items: &[(&Self::Args, Value<'_>)],
+        tokens: &[CancelToken<'_>],
+    ) -> Vec<Result<Output, RunError>> {
+        items
+            .iter()
+            .zip(tokens)
+            .map(|((args, data), token)| Self::run(args, *data, token))
+            .collect()
+    }
 }
 
 /// The bytes a data kernel reads: binary, a string, or a record's `data`.

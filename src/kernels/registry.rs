@@ -3,7 +3,7 @@
 
 use super::{checksum, csv, echo, fib, hash, image, json, password};
 use super::{Input, InputKind, Kernel, KernelError, Output, RunError, Value};
-use crate::executor::CancelToken;
+use crate::executor::{BatchKey, CancelToken};
 
 /// Declares the kernels: `Id => Type` makes `KernelId::Id` (its number is its position, the id
 /// JS passes) and `Args::Id`, the arguments of that kernel's `prepare` travelling in a job.
@@ -55,6 +55,36 @@ macro_rules! registry {
             pub fn run(&self, data: Value<'_>, token: &CancelToken<'_>) -> Result<Output, RunError> {
                 match self {
                     $(Args::$id(a) => <$kernel as Kernel>::run(a, data, token),)*
+                }
+            }
+
+            /// The kernel's batch key, made unique across kernels (the kernel's id in the top
+            /// 32 bits), so only tasks of one kernel ever batch together.
+            pub fn batch(&self) -> Option<BatchKey> {
+                let (kernel, b) = match self {
+                    $(Args::$id(a) => (KernelId::$id, <$kernel as Kernel>::batch(a)?),)*
+                };
+                Some(BatchKey { key: (kernel as u64) << 32 | (b.key & u64::from(u32::MAX)), ..b })
+            }
+
+            /// Runs items with equal `batch` keys together. `None` if they are not all of one
+            /// kernel (the caller then runs them one by one).
+            pub fn run_batch(
+                items: &[(&Args, Value<'_>)],
+                tokens: &[CancelToken<'_>],
+            ) -> Option<Vec<Result<Output, RunError>>> {
+                match items.first()?.0 {
+                    $(Args::$id(_) => {
+                        let typed = items
+                            .iter()
+                            .map(|(a, d)| match a {
+                                Args::$id(x) => Some((x, *d)),
+                                #[allow(unreachable_patterns)]
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<_>>>()?;
+                        Some(<$kernel as Kernel>::run_batch(&typed, tokens))
+                    })*
                 }
             }
         }

@@ -63,13 +63,23 @@ enum Probe {
     Started(LoomArc<Signal>),
     /// Polls, tells the model it runs, waits for the model's go, polls again.
     Gated(LoomArc<Gate>),
+    /// Polls once; batches with other lanes (2 or 3 together).
+    Lane,
 }
 
 impl Job for Probe {
     type Output = Vec<bool>;
+    fn batch(&self) -> Option<BatchKey> {
+        matches!(self, Probe::Lane).then_some(BatchKey {
+            key: 1,
+            max: 3,
+            min: 2,
+            linger: Duration::ZERO,
+        })
+    }
     fn run(&mut self, token: &CancelToken<'_>) -> Vec<bool> {
         match self {
-            Probe::Poll => vec![token.is_cancelled()],
+            Probe::Poll | Probe::Lane => vec![token.is_cancelled()],
             Probe::UntilStopped => {
                 while !token.is_cancelled() {
                     loom::thread::yield_now();
@@ -257,6 +267,7 @@ fn model(name: &str, bound: Option<usize>, f: impl Fn() + Sync + Send + 'static)
     );
 }
 
+mod batch;
 mod races;
 mod shutdown;
 mod wakeup;

@@ -23,8 +23,9 @@ pub use self::argon2::{
     ARGON2_MIN_SALT, ARGON2_SALT_LEN, ARGON2_TAG_LEN,
 };
 pub use self::bcrypt::{
-    bcrypt_hash, bcrypt_verify, check_bcrypt_hash, BcryptHash, BcryptVerify, BCRYPT_DEFAULT_COST,
-    BCRYPT_MAX_COST, BCRYPT_MAX_PASSWORD, BCRYPT_MIN_COST,
+    bcrypt_backend, bcrypt_hash, bcrypt_hash_many, bcrypt_verify, bcrypt_verify_many,
+    check_bcrypt_hash, BcryptHash, BcryptVerify, BCRYPT_DEFAULT_COST, BCRYPT_MAX_COST,
+    BCRYPT_MAX_PASSWORD, BCRYPT_MIN_COST,
 };
 pub use self::kdf::{
     pbkdf2, scrypt, scrypt_memory, Pbkdf2, Pbkdf2Digest, Pbkdf2Params, Scrypt, ScryptParams,

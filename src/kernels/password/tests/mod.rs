@@ -492,4 +492,5 @@ fn argon2_arena_reuse_is_bounded() {
     .unwrap();
 }
 
+mod batch;
 mod kdf;
