@@ -404,11 +404,31 @@ fn run_one<J: Job>(
 ) {
     let start = started(shared, index, metrics, std::slice::from_ref(&task));
     let token = CancelToken::new(&task.ctl, &shared.abort);
-    let result = catch_unwind(AssertUnwindSafe(|| task.job.run(&token))).map_err(|p| {
+    let result = run_caught(&mut task.job, &token, metrics);
+    let elapsed = ended(shared, index, metrics, start, std::slice::from_ref(&task));
+    report(shared, metrics, task, result, elapsed);
+}
+
+/// Runs one job; a panic becomes its error and is counted.
+fn run_caught<J: Job>(
+    job: &mut J,
+    token: &CancelToken<'_>,
+    metrics: &WorkerMetrics,
+) -> Result<J::Output, Panic> {
+    catch_unwind(AssertUnwindSafe(|| job.run(token))).map_err(|p| {
         metrics.panics.fetch_add(1, Relaxed);
         Panic(panic_message(&*p))
-    });
-    let elapsed = ended(shared, index, metrics, start, std::slice::from_ref(&task));
+    })
+}
+
+/// Counts a run task's outcome and run time, and hands it back to the consumer.
+fn report<J: Job>(
+    shared: &Shared<J>,
+    metrics: &WorkerMetrics,
+    task: Task<J>,
+    result: Result<J::Output, Panic>,
+    elapsed: Duration,
+) {
     if result.as_ref().map_or(true, J::failed) {
         metrics.errors.fetch_add(1, Relaxed);
     }
@@ -441,28 +461,15 @@ fn run_together<J: Job>(
             _ => jobs
                 .iter_mut()
                 .zip(&tokens)
-                .map(|(job, token)| {
-                    catch_unwind(AssertUnwindSafe(|| job.run(token))).map_err(|p| {
-                        metrics.panics.fetch_add(1, Relaxed);
-                        Panic(panic_message(&*p))
-                    })
-                })
+                .map(|(job, token)| run_caught(&mut **job, token, metrics))
                 .collect(),
         };
     drop((jobs, tokens));
     let elapsed = ended(shared, index, metrics, start, tasks);
     metrics.batched.fetch_add(tasks.len() as u64, Relaxed);
+    // Each task's run time is the batch's: that is how long it ran.
     for (task, result) in tasks.drain(..).zip(results) {
-        if result.as_ref().map_or(true, J::failed) {
-            metrics.errors.fetch_add(1, Relaxed);
-        }
-        // Each task's run time is the batch's: that is how long it ran.
-        metrics.run_time.record(elapsed);
-        shared.push_event(Event::Finished {
-            tag: task.tag,
-            job: task.job,
-            result: Some(result),
-        });
+        report(shared, metrics, task, result, elapsed);
     }
 }
 

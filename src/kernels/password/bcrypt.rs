@@ -136,15 +136,15 @@ fn linger(cost: u32) -> std::time::Duration {
 }
 
 /// The crate picks its backend by timing the candidates once per process (~0.4 s of one core,
-/// on the first batch call). That runs on a thread of its own the first time a worker asks
-/// for a bcrypt batch key, so no task waits for it; until it is done bcrypt tasks run alone. If
+/// on the first batch call). That runs on a thread of its own (`bcrypt-probe`: not a `pool-`
+/// name, since it belongs to no pool) the first time a worker asks for a bcrypt batch key, so no task waits for it; until it is done bcrypt tasks run alone. If
 /// the thread cannot start, or the crate panics (an unknown `BCRYPT_FORCE_BACKEND`, reported
 /// on stderr by the default panic hook), batching stays off.
 fn probe_backend() {
     static PROBE: std::sync::Once = std::sync::Once::new();
     PROBE.call_once(|| {
         let _ = std::thread::Builder::new()
-            .name("pool-bcrypt-probe".into())
+            .name("bcrypt-probe".into())
             .spawn(|| LANES.store(::bcrypt_rust::detected_backend().lanes(), Relaxed));
     });
 }
