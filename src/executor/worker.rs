@@ -5,7 +5,7 @@ use super::shared::{Lifecycle, Shared, State};
 use super::sync::atomic::Ordering::{AcqRel, Relaxed, SeqCst};
 use super::sync::{self, Arc, MutexGuard};
 use super::task::CancelToken;
-use super::{Event, Job, Panic, Task};
+use super::{BatchKey, Event, Job, Panic, Task};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -106,8 +106,9 @@ pub(super) fn grow<J: Job>(shared: &Arc<Shared<J>>) -> std::io::Result<bool> {
 }
 
 enum Next<J> {
-    /// Run it; `grow`: more tasks wait and no idle thread is left to take them.
-    Run(Task<J>, bool),
+    /// Run it; `grow`: more tasks wait and no idle thread is left to take them; its batch key
+    /// if it batches (batching on).
+    Run(Task<J>, bool, Option<BatchKey>),
     /// Cancelled while it waited: report it without running it.
     Skip(Task<J>),
     /// The pool is shutting down.
@@ -151,8 +152,13 @@ fn next_task<J: Job>(
         }
         if let Some(task) = st.queue.pop() {
             let started = task.ctl.start();
-            if started && shared.config.batching {
-                gather(shared, &mut st, &task, batch, skipped);
+            // Asked once per task: `linger` gets the same key through `Next::Run`.
+            let key = (started && shared.config.batching)
+                .then(|| task.job.batch())
+                .flatten()
+                .filter(|k| k.max >= 2);
+            if let Some(key) = key {
+                gather(shared, &mut st, key, batch, skipped);
             }
             shared.progress.pending.store(st.queue.len(), Relaxed);
             // More work than this worker: bring in a parked one, or start one.
@@ -162,7 +168,7 @@ fn next_task<J: Job>(
                 let n = 1 + batch.len();
                 shared.progress.running.fetch_add(n, Relaxed);
                 shared.progress.left.fetch_add(n, Relaxed);
-                return Next::Run(task, grow);
+                return Next::Run(task, grow, key);
             }
             return Next::Skip(task);
         }
@@ -218,24 +224,18 @@ fn next_task<J: Job>(
     }
 }
 
-/// Takes the tasks queued right behind `first` whose jobs batch with it (see `Job::batch`), up to
-/// its lane count, if at least its minimum would run together. Only the head of the queue is
+/// Takes the tasks queued right behind a task with batch `key` whose jobs batch with it (see
+/// `Job::batch`), up to its lane count, if at least its minimum would run together. Only the head of the queue is
 /// looked at, so the order of tasks is what it would be one at a time: these are the tasks the
 /// next idle workers would take. Under the queue lock.
 fn gather<J: Job>(
     shared: &Shared<J>,
     st: &mut State<J>,
-    first: &Task<J>,
+    key: BatchKey,
     batch: &mut Vec<Task<J>>,
     skipped: &mut Vec<Task<J>>,
 ) {
-    let Some(key) = first.job.batch() else {
-        return;
-    };
-    if key.max < 2 {
-        return;
-    }
-    // Tasks submitted with `first` may still be in the inbox; merging it now keeps the order.
+    // Tasks submitted with the first one may still be in the inbox; merging it now keeps the order.
     if shared.signals.nonempty.load(SeqCst) {
         take_inbox(shared, st);
     }
@@ -265,13 +265,11 @@ fn gather<J: Job>(
 fn linger<J: Job>(
     shared: &Shared<J>,
     task: &Task<J>,
+    key: BatchKey,
     batch: &mut Vec<Task<J>>,
     skipped: &mut Vec<Task<J>>,
 ) {
-    let Some(key) = task.job.batch() else {
-        return;
-    };
-    if key.linger.is_zero() || key.max < 2 {
+    if key.linger.is_zero() {
         return;
     }
     let until = Instant::now() + key.linger;
@@ -279,7 +277,7 @@ fn linger<J: Job>(
         for _ in 0..SPIN_POLLS {
             if shared.signals.nonempty.load(Relaxed) {
                 let mut st = shared.state.lock();
-                gather(shared, &mut st, task, batch, skipped);
+                gather(shared, &mut st, key, batch, skipped);
                 shared.progress.pending.store(st.queue.len(), Relaxed);
                 if !batch.is_empty() {
                     shared.progress.running.fetch_add(batch.len(), Relaxed);
@@ -344,13 +342,13 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
     let mut batch = Vec::new();
     let mut skipped = Vec::new();
     let retired = loop {
-        let task = match next_task(shared, &mut batch, &mut skipped) {
-            Next::Run(t, grow) => {
+        let (task, key) = match next_task(shared, &mut batch, &mut skipped) {
+            Next::Run(t, grow, key) => {
                 if grow {
                     // A failure was reported as `Event::Fault`; this thread goes on.
                     let _ = self::grow(shared);
                 }
-                t
+                (t, key)
             }
             Next::Skip(t) => {
                 skipped.push(t);
@@ -360,8 +358,8 @@ fn run_worker<J: Job>(shared: &Arc<Shared<J>>, index: usize, metrics: &WorkerMet
             Next::Exit => break false,
             Next::Retire => break true,
         };
-        if batch.is_empty() && shared.config.batching {
-            linger(shared, &task, &mut batch, &mut skipped);
+        if let (true, Some(key)) = (batch.is_empty(), key) {
+            linger(shared, &task, key, &mut batch, &mut skipped);
         }
         report_skipped(shared, &mut skipped);
         if batch.is_empty() {
