@@ -16,6 +16,9 @@ pub enum Model {
     LumaA,
     Rgb,
     Rgba,
+    /// JFIF's YCbCr: only from a JPEG decoded shrunk ([`super::shrink`]) for JPEG output,
+    /// which then skips two colour conversions.
+    Ycbcr,
 }
 
 impl Model {
@@ -23,7 +26,7 @@ impl Model {
         match self {
             Model::Luma => 1,
             Model::LumaA => 2,
-            Model::Rgb => 3,
+            Model::Rgb | Model::Ycbcr => 3,
             Model::Rgba => 4,
         }
     }

@@ -49,6 +49,7 @@ fn jpeg(img: &Image, quality: u8, token: &CancelToken<'_>) -> Result<Vec<u8>, Ru
     let colour = match img.model {
         Model::Luma => ColorType::Luma,
         Model::Rgb => ColorType::Rgb,
+        Model::Ycbcr => ColorType::Ycbcr,
         Model::LumaA | Model::Rgba => return Err(fail("alpha was not flattened".into()).into()),
     };
     let w = u16::try_from(img.width).map_err(|e| fail(e.to_string()))?;
@@ -120,9 +121,17 @@ impl jpeg_encoder::ImageBuffer for Polled<'_> {
         }
         let stride = self.img.stride();
         let row = &self.img.data[usize::from(y) * stride..][..stride];
-        if self.img.model == Model::Luma {
-            buffers[0].extend_from_slice(row);
-            return;
+        match self.img.model {
+            Model::Luma => return buffers[0].extend_from_slice(row),
+            Model::Ycbcr => {
+                for px in row.chunks_exact(3) {
+                    buffers[0].push(px[0]);
+                    buffers[1].push(px[1]);
+                    buffers[2].push(px[2]);
+                }
+                return;
+            }
+            _ => {}
         }
         // In chunks, as the crate's own conversion, so that the compiler vectorises it.
         const CHUNK: usize = 16;
@@ -178,6 +187,7 @@ fn png(img: &Image, level: u8, token: &CancelToken<'_>) -> Result<Vec<u8>, RunEr
         Model::LumaA => png::ColorType::GrayscaleAlpha,
         Model::Rgb => png::ColorType::Rgb,
         Model::Rgba => png::ColorType::Rgba,
+        Model::Ycbcr => return Err(fail(&"YCbCr reaches only the JPEG encoder").into()),
     };
     let mut out = Vec::with_capacity(img.data.len() / 2 + 1024);
     let mut enc = png::Encoder::new(&mut out, img.width, img.height);

@@ -9,7 +9,8 @@
 //! or chunks, a large EXIF block) is left to the worker, which makes the same checks before
 //! its first pixel buffer. `run` goes through [`decode`], [`resample`], [`orient`]
 //! (orientation, embed, flatten, colour model) and [`encode`], polling the token between the
-//! stages and between row strips inside the stages it drives itself.
+//! stages and between row strips inside the stages it drives itself. A JPEG that sharp would
+//! reload smaller is decoded straight to that size by [`shrink`] when its layout allows.
 
 mod decode;
 mod encode;
@@ -18,6 +19,7 @@ mod orient;
 mod probe;
 mod resample;
 mod resize;
+mod shrink;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +30,7 @@ use super::{data_bytes, ErrorKind, Field, Input, InputKind, Kernel, KernelError}
 use super::{Output, Param, RunError, Value};
 use crate::executor::CancelToken;
 use probe::Walk;
-use resize::Plan;
+use resize::{Load, Plan};
 use std::fmt;
 
 /// sharp's default `limitInputPixels`: 0x3FFF × 0x3FFF.
@@ -246,9 +248,29 @@ fn pipeline(
     token: &CancelToken<'_>,
 ) -> Result<Vec<u8>, RunError> {
     token.check()?;
-    let img = decode::decode(data, h, token)?;
+    let shrunk = match plan.load {
+        Load::JpegShrink(n) => {
+            let ycbcr = plan.format == OutputFormat::Jpeg;
+            shrink::decode(
+                data,
+                h,
+                n,
+                (plan.load_width, plan.load_height),
+                ycbcr,
+                token,
+            )?
+        }
+        _ => None,
+    };
     token.check()?;
-    let img = resample::apply(img, plan, token)?;
+    let img = match shrunk {
+        Some(img) => resample::from_load(img, plan, token)?,
+        None => {
+            let img = decode::decode(data, h, token)?;
+            token.check()?;
+            resample::apply(img, plan, token)?
+        }
+    };
     token.check()?;
     let img = orient::finish(img, plan, opts, token)?;
     token.check()?;

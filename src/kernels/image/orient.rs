@@ -136,6 +136,10 @@ fn pixel(model: Model, colour: Rgba) -> Vec<u8> {
         Model::LumaA => vec![grey(colour), colour.a],
         Model::Rgb => vec![colour.r, colour.g, colour.b],
         Model::Rgba => vec![colour.r, colour.g, colour.b, colour.a],
+        Model::Ycbcr => {
+            let (y, cb, cr) = jpeg_encoder::rgb_to_ycbcr(colour.r, colour.g, colour.b);
+            vec![y, cb, cr]
+        }
     }
 }
 
@@ -144,7 +148,8 @@ fn add_alpha(img: Image) -> Image {
     let (model, c) = match img.model {
         Model::Luma => (Model::LumaA, 1),
         Model::Rgb => (Model::Rgba, 3),
-        Model::LumaA | Model::Rgba => return img,
+        // Only JPEG output is YCbCr, and its padding is opaque.
+        Model::LumaA | Model::Rgba | Model::Ycbcr => return img,
     };
     let mut data = Vec::with_capacity(img.data.len() / c * (c + 1));
     for px in img.data.chunks_exact(c) {

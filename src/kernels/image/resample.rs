@@ -59,6 +59,23 @@ pub(super) fn apply_in_strips(
         }
         Load::WebpScale => area_resize(&img, lw, lh, token)?,
     };
+    from_load_in_strips(img, plan, token, pps)
+}
+
+/// Resamples `img`, already at the plan's load size (a JPEG decoded shrunk), to its resized
+/// size.
+pub fn from_load(img: Image, plan: &Plan, token: &CancelToken<'_>) -> Result<Image, RunError> {
+    from_load_in_strips(img, plan, token, PIXELS_PER_STRIP)
+}
+
+fn from_load_in_strips(
+    img: Image,
+    plan: &Plan,
+    token: &CancelToken<'_>,
+    pps: usize,
+) -> Result<Image, RunError> {
+    let (lw, lh) = (plan.load_width, plan.load_height);
+    debug_assert_eq!((img.width, img.height), (lw, lh));
     let (rw, rh) = (plan.resize_width, plan.resize_height);
     if (rw, rh) == (lw, lh) {
         return Ok(orient::crop(img, plan.keep));

@@ -502,3 +502,4 @@ fn resize_params() -> &'static [crate::kernels::Param] {
 }
 
 mod pixels;
+mod shrink_on_load;

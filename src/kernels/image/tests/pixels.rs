@@ -221,7 +221,7 @@ fn every_stage_polls_its_token() {
         decode::decode(&data, &h, &stopped).err(),
         Some(RunError::Cancelled)
     );
-    let img = pattern(64, 64, Model::Rgb);
+    let img = pattern(h.width, h.height, Model::Rgb);
     let plan = resize::plan(&h, &with(OutputFormat::Png, sized(10, 0, Fit::Inside)));
     assert_eq!(
         apply_in_strips(img.clone(), &plan, &stopped, 1).err(),
@@ -276,16 +276,29 @@ fn stage_times() {
     };
     {
         let img = decode::decode(&data, &h, &t).unwrap();
-        time("decode", &mut || {
+        time("full decode", &mut || {
             decode::decode(&data, &h, &t).unwrap();
         });
-        time("resample", &mut || {
+        time("resample from full", &mut || {
             apply_in_strips(img.clone(), &plan, &t, 4 << 20).unwrap();
         });
         time("  of which the copy", &mut || {
             std::hint::black_box(img.clone());
         });
-        let small = apply_in_strips(img.clone(), &plan, &t, 4 << 20).unwrap();
+        let mut small = apply_in_strips(img.clone(), &plan, &t, 4 << 20).unwrap();
+        if let resize::Load::JpegShrink(n) = plan.load {
+            let size = (plan.load_width, plan.load_height);
+            let shrunk = || super::super::shrink::decode(&data, &h, n, size, true, &t).unwrap();
+            if let Some(loaded) = shrunk() {
+                time("decode shrunk on load", &mut || {
+                    shrunk();
+                });
+                time("resample from the load", &mut || {
+                    super::super::resample::from_load(loaded.clone(), &plan, &t).unwrap();
+                });
+                small = super::super::resample::from_load(loaded, &plan, &t).unwrap();
+            }
+        }
         let done = orient::finish(small.clone(), &plan, &opts, &t).unwrap();
         time("encode", &mut || {
             encode::encode(&done, OutputFormat::Jpeg, &opts, &t).unwrap();
