@@ -7,6 +7,12 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+/** The nearest-rank `p`th percentile of `xs` (0 < p ≤ 100). */
+function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]
+}
+
 /** The largest deviation from the median, as a percentage string ('' for one sample). */
 function spread(xs) {
   if (xs.length < 2) return ''
@@ -39,4 +45,4 @@ function markdownTable(header, rows, align = header.map((_, i) => (i === 0 ? '--
   return [header, align, ...rows].map((l) => `| ${l.join(' | ')} |`).join('\n')
 }
 
-module.exports = { median, spread, gc, positiveInt, markdownTable }
+module.exports = { median, percentile, spread, gc, positiveInt, markdownTable }

@@ -40,6 +40,11 @@ const WORKLOADS = [
   'csv',
   'json',
   'image',
+  'image-phone',
+  'image-png',
+  'image-webp',
+  'image-metadata',
+  'image-fs-latency',
   'startup',
   'memory',
 ]

@@ -250,7 +250,7 @@ fn the_kernels_are_registered() {
     );
 }
 
-/// Where the time goes on one image (`POOL_IMAGE=path cargo test --release --lib stage_times
+/// Where the time goes on one image (`POOL_IMAGE=path [POOL_SIZE=WxH] [POOL_FORMAT=png] cargo test --release --lib stage_times
 /// -- --ignored --nocapture`); a measurement aid, not a check.
 #[test]
 #[ignore]
@@ -258,9 +258,17 @@ fn stage_times() {
     use std::time::Instant;
     let data = std::fs::read(std::env::var("POOL_IMAGE").expect("POOL_IMAGE")).unwrap();
     let h = header(&data);
+    // POOL_SIZE=WxH (default sharp's task, 720x588) and POOL_FORMAT=jpeg|png|webp.
+    let size = std::env::var("POOL_SIZE").unwrap_or_else(|_| "720x588".into());
+    let (w, ht) = size.split_once('x').expect("POOL_SIZE is WxH");
+    let format = match std::env::var("POOL_FORMAT").as_deref() {
+        Ok("png") => OutputFormat::Png,
+        Ok("webp") => OutputFormat::Webp,
+        _ => OutputFormat::Jpeg,
+    };
     let opts = TransformOptions {
-        resize: sized(720, 588, Fit::Cover),
-        format: Some(OutputFormat::Jpeg),
+        resize: sized(w.parse().unwrap(), ht.parse().unwrap(), Fit::Cover),
+        format: Some(format),
         ..TransformOptions::default()
     };
     let plan = super::plan(&h, &opts).unwrap();
@@ -301,7 +309,7 @@ fn stage_times() {
         }
         let done = orient::finish(small.clone(), &plan, &opts, &t).unwrap();
         time("encode", &mut || {
-            encode::encode(&done, OutputFormat::Jpeg, &opts, &t).unwrap();
+            encode::encode(&done, format, &opts, &t).unwrap();
         });
     }
     time("whole transform", &mut || {
