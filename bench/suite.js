@@ -48,7 +48,7 @@ const WORKLOADS = [
   'startup',
   'memory',
 ]
-const PACKAGES = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'bcrypt', '@node-rs/bcrypt', 'bcryptjs', '@node-rs/argon2', '@node-rs/xxhash', 'hash-wasm', 'papaparse', 'csv-parse', 'sharp']
+const PACKAGES = ['piscina', 'tinypool', 'workerpool', 'poolifier', 'bcrypt', '@node-rs/bcrypt', 'bcryptjs', '@node-rs/argon2', '@node-rs/xxhash', 'hash-wasm', 'papaparse', 'csv-parse', 'sharp', '@napi-rs/image', 'jimp']
 const CHILD_TIMEOUT_MS = 240_000
 
 const loadWorkload = (name) => require(`./suite/workloads/${name}`)

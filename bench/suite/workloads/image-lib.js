@@ -33,9 +33,11 @@ const MAGIC = { jpeg: [0xff, 0xd8], png: [0x89, 0x50], webp: [0x52, 0x49] }
 /**
  * A workload of `images` transforms, 16 in flight: `input()` makes the source (untimed), `pool`
  * is image.transform's options without `data`, `sharp(s)` the same pipeline on sharp instance
- * `s`; `out` the expected `[format, width, height]` of every result.
+ * `s`; `out` the expected `[format, width, height]` of every result. `others` adds contenders:
+ * `{ name: { one(src) → Promise<Buffer>, images? } }` (`images`: fewer for a slow one; the
+ * value is per image either way).
  */
-function transformWorkload({ name, title, describe, images, input, pool: poolOpts, sharp: pipeline, out }) {
+function transformWorkload({ name, title, describe, images, input, pool: poolOpts, sharp: pipeline, out, others = {} }) {
   const [format, width, height] = out
   return {
     name,
@@ -44,11 +46,12 @@ function transformWorkload({ name, title, describe, images, input, pool: poolOpt
     better: 'higher',
     sizes: (opts) => ({ images: opts.quick ? Math.ceil(images / 3) : images }),
     describe: (s) => `${s.images} × (${describe}), ${IN_FLIGHT} in flight`,
-    contenders: ['pool', 'sharp'],
+    contenders: ['pool', 'sharp', ...Object.keys(others)],
     targets: [{ vs: 'sharp', op: '>=', ratio: 1.0 }],
     async setup(contender, { threads, sizes }) {
       const src = await input()
-      const n = sizes.images
+      const other = others[contender]
+      const n = other?.images ? Math.min(other.images, sizes.images) : sizes.images
       const verify = async (outs) => {
         const magic = MAGIC[format]
         check(outs.length === n && outs.every((b) => Buffer.isBuffer(b) && b[0] === magic[0] && b[1] === magic[1]), `${contender}: ${n} ${format} images`)
@@ -66,9 +69,25 @@ function transformWorkload({ name, title, describe, images, input, pool: poolOpt
         const one = () => pipeline(sharp(src)).toBuffer()
         return { units: n, run: () => inFlight(n, IN_FLIGHT, one), verify }
       }
+      if (other) {
+        const one = () => other.one(src)
+        return { units: n, run: () => inFlight(n, IN_FLIGHT, one), verify }
+      }
       throw new Error(`unknown contender ${contender}`)
     },
   }
 }
 
-module.exports = { IN_FLIGHT, inFlight, photo, transformWorkload }
+/** @napi-rs/image (Rust's `image` crate on libuv's pool) with sharp's fit and filter names. */
+function napiImage({ width, height, fit = 'cover', kernel = 'lanczos3' }, format, quality) {
+  const { Transformer, ResizeFit, ResizeFilterType } = require('@napi-rs/image')
+  const opts = {
+    width,
+    height,
+    fit: { cover: ResizeFit.Cover, fill: ResizeFit.Fill, inside: ResizeFit.Inside }[fit],
+    filter: { lanczos3: ResizeFilterType.Lanczos3 }[kernel],
+  }
+  return { one: (src) => new Transformer(src).resize(opts)[format](quality) }
+}
+
+module.exports = { IN_FLIGHT, inFlight, photo, transformWorkload, napiImage }
