@@ -116,6 +116,7 @@ pub fn decode(
         .collect();
     // The planes' means for one output row, then the row itself.
     let mut means: Vec<Vec<u8>> = vec![vec![0; w]; count];
+    let mut cols = Vec::new();
     let mut out = vec![0u8; w * ht * model.channels()];
     let mut y = 0;
     while y < ht {
@@ -139,7 +140,13 @@ pub fn decode(
                 if top + b.bh > written[i] {
                     return Err(decode_error("jpeg", "a chroma plane ended early").into());
                 }
-                block_means(&rows[i][top * strides[i]..], strides[i], *b, &mut means[i]);
+                block_means(
+                    &rows[i][top * strides[i]..],
+                    strides[i],
+                    *b,
+                    &mut cols,
+                    &mut means[i],
+                );
             }
             let dst = &mut out[(y + r) * w * model.channels()..][..w * model.channels()];
             match model {
@@ -162,26 +169,41 @@ pub fn decode(
 }
 
 /// The mean of each `b.bw × b.bh` block along the top of `plane` (rows `stride` apart),
-/// rounded, into `out` (one per block).
-fn block_means(plane: &[u8], stride: usize, b: Block, out: &mut [u8]) {
+/// rounded, into `out` (one per block). `cols` is scratch space.
+fn block_means(plane: &[u8], stride: usize, b: Block, cols: &mut Vec<u16>, out: &mut [u8]) {
     let w = out.len();
     match (b.bw, b.bh) {
         (1, 1) => out.copy_from_slice(&plane[..w]),
         (2, 2) => mean_2x2(&plane[..2 * w], &plane[stride..stride + 2 * w], out),
         (bw, bh) => {
             // Column sums first (at most 8 × 255), then each block's columns.
-            let mut cols = vec![0u16; bw * w];
+            cols.clear();
+            cols.resize(bw * w, 0);
             for row in 0..bh {
                 let line = &plane[row * stride..row * stride + bw * w];
                 for (c, &v) in cols.iter_mut().zip(line) {
                     *c += u16::from(v);
                 }
             }
-            let area = (bw * bh) as u16;
-            for (o, block) in out.iter_mut().zip(cols.chunks_exact(bw)) {
-                *o = ((block.iter().sum::<u16>() + area / 2) / area) as u8;
+            // Both sides are powers of two (1–8): the mean is a shift.
+            let shift = (bw * bh).trailing_zeros();
+            match bw {
+                1 => row_means::<1>(cols, shift, out),
+                2 => row_means::<2>(cols, shift, out),
+                4 => row_means::<4>(cols, shift, out),
+                _ => row_means::<8>(cols, shift, out),
             }
         }
+    }
+}
+
+/// Each `BW` consecutive column sums as one rounded mean of `1 << shift` samples; `BW` is a
+/// constant so that the inner sum unrolls.
+fn row_means<const BW: usize>(cols: &[u16], shift: u32, out: &mut [u8]) {
+    let half = (1u16 << shift) >> 1;
+    for (o, block) in out.iter_mut().zip(cols.chunks_exact(BW)) {
+        let block: &[u16; BW] = block.try_into().unwrap();
+        *o = ((block.iter().sum::<u16>() + half) >> shift) as u8;
     }
 }
 
